@@ -1,0 +1,207 @@
+//! RFC 7915: the IP/ICMP translation algorithm (SIIT).
+//!
+//! [`Translator::translate`] takes one packet and an output buffer and
+//! returns an [`Action`] or a [`DropReason`]. The input is never modified
+//! (it is still needed to quote it in an ICMP error, as Jool does); the
+//! output is written once. Nothing here allocates after construction.
+//!
+//! - [`v4_to_v6`]: §4.1 header, §4.5 transport, §4.1 fragmentation.
+//! - [`v6_to_v4`]: §5.1 header, §5.1.1 extension headers, §5.5 transport.
+//! - [`icmp`]: §4.2/§4.3 and §5.2/§5.3 type, code, pointer and MTU mapping,
+//!   the quoted packet and RFC 4884 extensions.
+//! - [`icmp_error`]: §4.4/§5.4 errors the translator originates.
+
+pub(crate) mod icmp;
+pub(crate) mod icmp_error;
+pub(crate) mod v4_to_v6;
+pub(crate) mod v6_to_v4;
+
+use core::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::config::{Config, ConfigError, Resolved};
+use crate::rfc6052::is_global_v4;
+use crate::verdict::{Action, Counters, DropReason, Family};
+
+/// Size of the output buffer [`Translator::translate`] needs: the largest
+/// IPv4 packet, split into minimum-MTU IPv6 fragments, plus headroom.
+pub const OUT_BUF_LEN: usize = 72 * 1024;
+
+/// A stateless translator with its counters. One per worker thread; share
+/// the configuration by cloning it.
+#[derive(Debug)]
+pub struct Translator {
+    pub(crate) cfg: Resolved,
+    pub(crate) counters: Counters,
+    /// Work buffer for fragmentation, allocated once.
+    pub(crate) scratch: Vec<u8>,
+    /// Second work buffer for EAM hairpinning, allocated once.
+    pub(crate) hairpin: Vec<u8>,
+    /// RFC 7915 §5.1 optional Identification generator state.
+    pub(crate) next_id: u16,
+}
+
+impl Translator {
+    /// Validates `cfg` and builds a translator.
+    pub fn new(cfg: Config) -> Result<Self, ConfigError> {
+        Ok(Self::from_resolved(cfg.validate()?))
+    }
+
+    /// Builds a translator from an already validated configuration.
+    #[must_use]
+    pub fn from_resolved(cfg: Resolved) -> Self {
+        Self {
+            cfg,
+            counters: Counters::default(),
+            scratch: vec![0; OUT_BUF_LEN],
+            hairpin: vec![0; OUT_BUF_LEN],
+            next_id: 1,
+        }
+    }
+
+    /// The effective configuration.
+    #[must_use]
+    pub fn config(&self) -> &Resolved {
+        &self.cfg
+    }
+
+    /// Replaces the configuration (e.g. a new PLAT prefix) without losing
+    /// the counters.
+    pub fn set_config(&mut self, cfg: Resolved) {
+        self.cfg = cfg;
+    }
+
+    /// Counters since construction.
+    #[must_use]
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Translates one IP packet (IPv4 or IPv6, by its version nibble) into
+    /// `out`, which must be at least [`OUT_BUF_LEN`] bytes long. Never
+    /// panics; every drop is counted.
+    pub fn translate(&mut self, input: &[u8], out: &mut [u8]) -> Result<Action, DropReason> {
+        let result = if out.len() < OUT_BUF_LEN {
+            Err(DropReason::OutputBufferTooSmall)
+        } else {
+            match input.first().map(|b| b >> 4) {
+                Some(4) => self.v4_to_v6(input, out),
+                Some(6) => self.v6_to_v4(input, out),
+                _ => Err(DropReason::UnknownVersion),
+            }
+        };
+        self.count(input.len(), &result);
+        result
+    }
+
+    fn count(&mut self, in_len: usize, result: &Result<Action, DropReason>) {
+        let c = &mut self.counters;
+        let bytes = in_len as u64;
+        match *result {
+            Ok(Action::Translated { family: Family::V6, .. }) => {
+                c.v4_to_v6_packets += 1;
+                c.v4_to_v6_bytes += bytes;
+            }
+            Ok(Action::Translated { family: Family::V4, .. }) => {
+                c.v6_to_v4_packets += 1;
+                c.v6_to_v4_bytes += bytes;
+            }
+            Ok(Action::IcmpError { family, cause, .. }) => {
+                match family {
+                    Family::V4 => c.icmp4_errors_sent += 1,
+                    Family::V6 => c.icmp6_errors_sent += 1,
+                }
+                c.drops[cause as usize] += 1;
+            }
+            Err(reason) => c.drops[reason as usize] += 1,
+        }
+    }
+
+    /// RFC 7757 §3.3 then RFC 6052: the IPv6 representation of `a`.
+    pub(crate) fn map_4to6(&self, a: Ipv4Addr) -> Result<Ipv6Addr, MapError> {
+        let cfg = &self.cfg.cfg;
+        if let Some(v6) = cfg.eam.v4_to_v6(a) {
+            return Ok(v6);
+        }
+        let pool6 = cfg.pool6.ok_or(MapError::NoMapping)?;
+        if cfg.wkp_strict && pool6.is_well_known() && !is_global_v4(a) {
+            return Err(MapError::WkpNonGlobal);
+        }
+        Ok(pool6.embed(a))
+    }
+
+    /// RFC 7757 §3.3 then RFC 6052: the IPv4 representation of `a`.
+    pub(crate) fn map_6to4(&self, a: Ipv6Addr) -> Result<Ipv4Addr, MapError> {
+        let cfg = &self.cfg.cfg;
+        if let Some(v4) = cfg.eam.v6_to_v4(a) {
+            return Ok(v4);
+        }
+        let pool6 = cfg.pool6.ok_or(MapError::NoMapping)?;
+        let v4 = pool6.extract(&a).ok_or(MapError::NoMapping)?;
+        if cfg.wkp_strict && pool6.is_well_known() && !is_global_v4(v4) {
+            return Err(MapError::WkpNonGlobal);
+        }
+        Ok(v4)
+    }
+}
+
+/// Why an address could not be mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MapError {
+    NoMapping,
+    WkpNonGlobal,
+}
+
+impl MapError {
+    pub(crate) fn reason(self, source: bool) -> DropReason {
+        match (self, source) {
+            (MapError::WkpNonGlobal, _) => DropReason::WkpNonGlobal,
+            (MapError::NoMapping, true) => DropReason::SourceUnmappable,
+            (MapError::NoMapping, false) => DropReason::DestinationUnmappable,
+        }
+    }
+}
+
+/// The writable part `out[..n]`, or [`DropReason::OutputBufferTooSmall`].
+#[inline]
+pub(crate) fn room(out: &mut [u8], n: usize) -> Result<&mut [u8], DropReason> {
+    out.get_mut(..n).ok_or(DropReason::OutputBufferTooSmall)
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
+
+/// RFC 1624 update of a TCP or UDP checksum after the pseudo-header words
+/// summing to `old` became words summing to `new` (§4.5, §5.5). A zero UDP
+/// checksum ("none") stays zero. `false` if the checksum was not captured.
+pub(crate) fn tcp_udp_update(p: u8, l4: &mut [u8], old: u32, new: u32) -> bool {
+    use crate::wire::{be16, csum_at, proto, put16, UDP_HDR};
+    match p {
+        proto::TCP => {
+            let Some(c) = be16(l4, csum_at::TCP) else { return false };
+            put16(l4, csum_at::TCP, crate::checksum::update(c, old, new));
+        }
+        proto::UDP => {
+            if l4.len() < UDP_HDR {
+                return false;
+            }
+            let c = be16(l4, csum_at::UDP).unwrap_or(0);
+            if c != 0 {
+                put16(l4, csum_at::UDP, v4_to_v6::nonzero(crate::checksum::update(c, old, new)));
+            }
+        }
+        _ => {}
+    }
+    true
+}
+
+/// ICMP Echo <-> ICMPv6 Echo: rewrites the type and updates the checksum
+/// (RFC 1624). `old_extra`/`new_extra` carry the ICMPv6 pseudo-header sum on
+/// whichever side has it. Needs the first 4 bytes.
+pub(crate) fn echo_retype(l4: &mut [u8], new_ty: u8, old_extra: u32, new_extra: u32) {
+    use crate::wire::{be16, csum_at, put16};
+    let (Some(&ty), Some(&code), Some(c)) = (l4.first(), l4.get(1), be16(l4, csum_at::ICMP)) else { return };
+    l4[0] = new_ty;
+    let old = u32::from(u16::from_be_bytes([ty, code])) + old_extra;
+    let new = u32::from(u16::from_be_bytes([new_ty, code])) + new_extra;
+    put16(l4, csum_at::ICMP, crate::checksum::update(c, old, new));
+}

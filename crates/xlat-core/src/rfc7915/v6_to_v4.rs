@@ -1,0 +1,255 @@
+//! RFC 7915 §5: translating IPv6 packets into IPv4.
+
+use core::net::{Ipv4Addr, Ipv6Addr};
+
+use etherparse::{IpDscp, IpEcn, IpFragOffset, IpNumber, Ipv4Header, Ipv6HeaderSlice};
+
+use super::{room, MapError, Translator};
+use crate::checksum;
+use crate::verdict::{Action, DropReason, Family};
+use crate::wire::{self, icmp6, proto, FRAG_HDR, IPV4_HDR, IPV6_HDR};
+
+/// Most extension headers walked before giving up (RFC 8200 §4.1 order
+/// has at most 7 distinct kinds before the upper layer).
+const MAX_EXT_HEADERS: usize = 8;
+/// §5.1 optional DF function: bounds of the "small packet" range.
+const SMALL_PACKET_MIN: usize = 88;
+const SMALL_PACKET_MAX: usize = 1280;
+/// Offset of Segments Left inside a Routing header.
+const SEGMENTS_LEFT_AT: usize = 3;
+
+/// Fragment header fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Frag {
+    /// Offset in 8-byte units.
+    pub(crate) offset: u16,
+    pub(crate) more: bool,
+    pub(crate) id: u32,
+}
+
+/// The IPv6 header and extension chain fields the translation reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct V6 {
+    pub(crate) traffic_class: u8,
+    pub(crate) payload_len: u16,
+    pub(crate) hop_limit: u8,
+    pub(crate) src: Ipv6Addr,
+    pub(crate) dst: Ipv6Addr,
+    /// Upper-layer protocol after the extension headers.
+    pub(crate) proto: u8,
+    /// Offset of the upper-layer header from the start of the packet.
+    pub(crate) l4_at: usize,
+    pub(crate) frag: Option<Frag>,
+    /// Offset of a non-zero Segments Left field, if any (§5.1).
+    pub(crate) segments_left_at: Option<usize>,
+}
+
+impl V6 {
+    /// Parses the header and walks the extension chain within `b`
+    /// (`quoted`: the chain only has to fit in what was quoted).
+    pub(crate) fn parse(b: &[u8], quoted: bool) -> Result<Self, DropReason> {
+        let h = Ipv6HeaderSlice::from_slice(b).map_err(|_| DropReason::Ipv6HeaderTruncated)?;
+        let payload_len = h.payload_length();
+        let end = if quoted { b.len() } else { IPV6_HDR + usize::from(payload_len) };
+        let mut v = Self {
+            traffic_class: h.traffic_class(),
+            payload_len,
+            hop_limit: h.hop_limit(),
+            src: h.source_addr(),
+            dst: h.destination_addr(),
+            proto: h.next_header().0,
+            l4_at: IPV6_HDR,
+            frag: None,
+            segments_left_at: None,
+        };
+        for _ in 0..MAX_EXT_HEADERS {
+            let at = v.l4_at;
+            match v.proto {
+                proto::HOP_BY_HOP | proto::ROUTING | proto::DEST_OPTS => {
+                    let (Some(&next), Some(&units)) = (b.get(at), b.get(at + 1)) else {
+                        return Err(DropReason::Ipv6BadExtensionChain);
+                    };
+                    let len = (usize::from(units) + 1) * 8;
+                    if at + len > end {
+                        return Err(DropReason::Ipv6BadExtensionChain);
+                    }
+                    if v.proto == proto::ROUTING && b[at + SEGMENTS_LEFT_AT] != 0 {
+                        v.segments_left_at = Some(at + SEGMENTS_LEFT_AT);
+                    }
+                    v.proto = next;
+                    v.l4_at = at + len;
+                }
+                proto::FRAGMENT => {
+                    let f = b.get(at..at + FRAG_HDR).filter(|_| at + FRAG_HDR <= end).ok_or(DropReason::Ipv6BadExtensionChain)?;
+                    let off_m = u16::from_be_bytes([f[2], f[3]]);
+                    v.frag = Some(Frag {
+                        offset: off_m >> 3,
+                        more: off_m & 1 == 1,
+                        id: u32::from_be_bytes([f[4], f[5], f[6], f[7]]),
+                    });
+                    v.proto = f[0];
+                    v.l4_at = at + FRAG_HDR;
+                    // Headers after the Fragment header are part of the
+                    // fragmentable part: they cannot be removed without reassembly.
+                    if matches!(v.proto, proto::HOP_BY_HOP | proto::ROUTING | proto::DEST_OPTS | proto::FRAGMENT) {
+                        return Err(DropReason::Ipv6ExtensionAfterFragment);
+                    }
+                    return Ok(v);
+                }
+                _ => return Ok(v),
+            }
+        }
+        Err(DropReason::Ipv6BadExtensionChain)
+    }
+}
+
+/// Writes a 20-byte IPv4 header with its checksum (§5.1).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn emit_v4_header(
+    out: &mut [u8],
+    tos: u8,
+    total_len: usize,
+    (id, df, mf, offset): (u16, bool, bool, u16),
+    ttl: u8,
+    protocol: u8,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+) -> Result<(), DropReason> {
+    let total_len = u16::try_from(total_len).map_err(|_| DropReason::Ipv6BadPayloadLength)?;
+    let mut h = Ipv4Header {
+        dscp: IpDscp::try_new(tos >> 2).unwrap_or(IpDscp::ZERO),
+        ecn: IpEcn::try_new(tos & 0b11).unwrap_or(IpEcn::NotEct),
+        total_len,
+        identification: id,
+        dont_fragment: df,
+        more_fragments: mf,
+        fragment_offset: IpFragOffset::try_new(offset).unwrap_or(IpFragOffset::ZERO),
+        time_to_live: ttl,
+        protocol: IpNumber(protocol),
+        header_checksum: 0,
+        source: src.octets(),
+        destination: dst.octets(),
+        options: Default::default(),
+    };
+    h.header_checksum = h.calc_header_checksum();
+    room(out, IPV4_HDR)?.copy_from_slice(&h.to_bytes());
+    Ok(())
+}
+
+impl Translator {
+    /// RFC 7915 §5: translates an IPv6 packet.
+    pub(crate) fn v6_to_v4(&mut self, input: &[u8], out: &mut [u8]) -> Result<Action, DropReason> {
+        if input.len() < IPV6_HDR {
+            return Err(DropReason::Ipv6HeaderTruncated);
+        }
+        let plen = usize::from(wire::be16(input, 4).unwrap_or(0));
+        // A zero Payload Length with a Hop-by-Hop header is a jumbogram (RFC 2675).
+        if IPV6_HDR + plen > input.len() || (plen == 0 && input[6] == proto::HOP_BY_HOP) {
+            return Err(DropReason::Ipv6BadPayloadLength);
+        }
+        let packet = &input[..IPV6_HDR + plen];
+        let ip = V6::parse(packet, false)?;
+        // §5.1: a Routing header with Segments Left > 0 is a Parameter Problem.
+        if let Some(at) = ip.segments_left_at {
+            let rest = (at as u32).to_be_bytes();
+            return self.icmp6_error(packet, icmp6::PARAM_PROBLEM, icmp6::param::HEADER_FIELD, rest, out, DropReason::Ipv6RoutingHeader);
+        }
+        if ip.hop_limit <= 1 {
+            return self.icmp6_error(packet, icmp6::TIME_EXCEEDED, 0, [0; 4], out, DropReason::HopLimitExceeded);
+        }
+        let payload = &packet[ip.l4_at..];
+        let first = ip.frag.is_none_or(|f| f.offset == 0);
+        let is_icmp_error = ip.proto == proto::ICMPV6 && first && payload.first().is_some_and(|t| super::icmp::is_v6_error(*t));
+
+        let src4 = match self.map_6to4(ip.src) {
+            Ok(a) => a,
+            // RFC 6791: ICMPv6 errors from IPv6 routers with no mapping.
+            Err(MapError::NoMapping | MapError::WkpNonGlobal) if is_icmp_error => self.cfg.rfc6791_v4,
+            Err(e) => return self.unmappable_v6(packet, out, e.reason(true)),
+        };
+        let dst4 = match self.map_6to4(ip.dst) {
+            Ok(a) => a,
+            Err(e) => return self.unmappable_v6(packet, out, e.reason(false)),
+        };
+        if super::v4_to_v6::is_reserved_v4(src4) || super::v4_to_v6::is_reserved_v4(dst4) {
+            return Err(DropReason::Ipv4ReservedAddress);
+        }
+
+        let (next, body_len) = if ip.proto == proto::ICMPV6 {
+            if ip.frag.is_some() {
+                return Err(DropReason::FragmentedIcmp);
+            }
+            let limit = usize::from(self.cfg.cfg.mtu_v4) - IPV4_HDR;
+            let body = out.get_mut(IPV4_HDR..).ok_or(DropReason::OutputBufferTooSmall)?;
+            let n = self.icmp6_to_4(payload, body, (ip.src, ip.dst), limit.max(payload.len().min(limit)))?;
+            (proto::ICMP, n)
+        } else {
+            room(out, IPV4_HDR + payload.len())?[IPV4_HDR..].copy_from_slice(payload);
+            if first {
+                let l4 = &mut out[IPV4_HDR..IPV4_HDR + payload.len()];
+                transport_6to4(ip.proto, l4, (ip.src, ip.dst), (src4, dst4))?;
+            }
+            (ip.proto, payload.len())
+        };
+
+        let total = IPV4_HDR + body_len;
+        if total > usize::from(self.cfg.cfg.mtu_v4) {
+            // §5.1/§1.4: IPv6 routers do not fragment; report the IPv6-side
+            // size of a packet that fits (extension headers included).
+            let mtu6 = (usize::from(self.cfg.cfg.mtu_v4) + ip.l4_at - IPV4_HDR).max(usize::from(crate::config::IPV6_MIN_MTU));
+            let rest = (mtu6.min(usize::from(u16::MAX)) as u32).to_be_bytes();
+            return self.icmp6_error(packet, icmp6::PACKET_TOO_BIG, 0, rest, out, DropReason::PacketTooBig);
+        }
+        let ids = match ip.frag {
+            // §5.1.1: fragment fields from the Fragment header, DF clear.
+            Some(f) => (f.id as u16, false, f.more, f.offset),
+            None if self.cfg.cfg.df_off_small_packets && (SMALL_PACKET_MIN + 1..=SMALL_PACKET_MAX).contains(&total) => {
+                self.next_id = self.next_id.wrapping_add(1);
+                (self.next_id, false, false, 0)
+            }
+            // §5.1: Identification zero, DF set.
+            None => (0, true, false, 0),
+        };
+        let tc = if self.cfg.cfg.copy_traffic_class { ip.traffic_class } else { 0 };
+        emit_v4_header(out, tc, total, ids, ip.hop_limit - 1, next, src4, dst4)?;
+
+        if self.cfg.cfg.eam_hairpin && self.cfg.cfg.eam.contains_v4(dst4) {
+            return self.hairpin(out, total);
+        }
+        Ok(Action::Translated { family: Family::V4, len: total, segment: total })
+    }
+
+    /// RFC 7757 §4: the IPv4 packet in `out[..len]` is addressed to EAM
+    /// space behind this translator: translate it back to IPv6 at once.
+    fn hairpin(&mut self, out: &mut [u8], len: usize) -> Result<Action, DropReason> {
+        let mut buf = core::mem::take(&mut self.hairpin);
+        buf[..len].copy_from_slice(&out[..len]);
+        let result = self.v4_to_v6(&buf[..len], out);
+        self.hairpin = buf;
+        if matches!(result, Ok(Action::Translated { .. })) {
+            self.counters.hairpinned += 1;
+        }
+        result.map(|a| match a {
+            // An error about the hairpinned IPv4 form would go to an IPv4
+            // address that is really an IPv6 host: report it as a drop.
+            Action::IcmpError { cause, .. } => Err(cause),
+            ok => Ok(ok),
+        })?
+    }
+
+    /// §5.4: what to do when an address cannot be mapped.
+    fn unmappable_v6(&mut self, packet: &[u8], out: &mut [u8], reason: DropReason) -> Result<Action, DropReason> {
+        let code = icmp6::unreach::ADMIN_PROHIBITED;
+        self.icmp6_error(packet, icmp6::DEST_UNREACH, code, [0; 4], out, reason)
+    }
+}
+
+/// §5.5: TCP/UDP checksum update for the pseudo-header change.
+fn transport_6to4(p: u8, l4: &mut [u8], v6: (Ipv6Addr, Ipv6Addr), v4: (Ipv4Addr, Ipv4Addr)) -> Result<(), DropReason> {
+    let old = checksum::sum_v6_addrs(v6.0, v6.1);
+    let new = checksum::sum_v4_addrs(v4.0, v4.1);
+    match p {
+        proto::TCP | proto::UDP if !super::tcp_udp_update(p, l4, old, new) => Err(DropReason::TransportTruncated),
+        _ => Ok(()),
+    }
+}
