@@ -213,7 +213,10 @@ impl Translator {
         let tc = if self.cfg.cfg.copy_traffic_class { ip.traffic_class } else { 0 };
         emit_v4_header(out, tc, total, ids, ip.hop_limit - 1, next, src4, dst4)?;
 
-        if self.cfg.cfg.eam_hairpin && self.cfg.cfg.eam.contains_v4(dst4) {
+        // Hairpin only when the destination came from pool6 but lands in EAM
+        // IPv4 space (traffic to the EAM's own IPv6 side is ordinary).
+        let eam = &self.cfg.cfg.eam;
+        if self.cfg.cfg.eam_hairpin && eam.contains_v4(dst4) && eam.v6_to_v4(ip.dst).is_none() {
             return self.hairpin(out, total);
         }
         Ok(Action::Translated { family: Family::V4, len: total, segment: total })
