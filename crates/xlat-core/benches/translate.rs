@@ -3,6 +3,8 @@
 //! at least copy the packet once). `tests/bench/core-ratios.sh` turns the
 //! criterion estimates into ratios.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use etherparse::PacketBuilder;
 use std::hint::black_box;

@@ -225,7 +225,7 @@ impl Config {
             return Err(ConfigError::NothingToTranslate);
         }
         if let Some(pool6) = self.pool6 {
-            let net = Ipv6Network::new(pool6.addr(), pool6.len()).expect("validated length");
+            let net = Ipv6Network::new(pool6.addr(), pool6.prefix_len()).expect("validated length");
             if let Some(entry) = self.eam.entries().find(|e| e.v6().overlaps(net)) {
                 return Err(ConfigError::EamInsidePool6 { entry: *entry, pool6 });
             }

@@ -46,7 +46,7 @@ impl Prefix {
 
     /// The prefix length.
     #[must_use]
-    pub fn len(&self) -> u8 {
+    pub fn prefix_len(&self) -> u8 {
         self.len
     }
 
@@ -110,9 +110,7 @@ impl core::fmt::Display for Prefix {
 impl core::str::FromStr for Prefix {
     type Err = ConfigError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let net: ipnetwork::Ipv6Network = s
-            .parse()
-            .map_err(|_| ConfigError::Pool6Syntax { value: s.into() })?;
+        let net: ipnetwork::Ipv6Network = s.parse().map_err(|_| ConfigError::Pool6Syntax { value: s.into() })?;
         Self::new(net.network(), net.prefix()).and_then(|p| {
             if p.addr() == net.ip() {
                 Ok(p)
@@ -202,9 +200,22 @@ mod tests {
     fn rfc6052_3_1_global_v4() {
         assert!(is_global_v4(Ipv4Addr::new(8, 8, 8, 8)));
         assert!(is_global_v4(Ipv4Addr::new(192, 0, 0, 9)));
-        for a in ["10.1.2.3", "192.168.1.1", "172.16.0.1", "127.0.0.1", "192.0.2.1",
-                  "198.51.100.1", "203.0.113.9", "100.64.0.1", "169.254.1.1", "224.0.0.1",
-                  "255.255.255.255", "0.1.2.3", "192.0.0.1", "198.18.0.1"] {
+        for a in [
+            "10.1.2.3",
+            "192.168.1.1",
+            "172.16.0.1",
+            "127.0.0.1",
+            "192.0.2.1",
+            "198.51.100.1",
+            "203.0.113.9",
+            "100.64.0.1",
+            "169.254.1.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "0.1.2.3",
+            "192.0.0.1",
+            "198.18.0.1",
+        ] {
             assert!(!is_global_v4(a.parse().unwrap()), "{a}");
         }
     }

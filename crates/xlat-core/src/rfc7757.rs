@@ -102,9 +102,9 @@ impl Table {
                 }
             }
         }
-        by_v4.sort_by(|a, b| b.v4.prefix().cmp(&a.v4.prefix()));
+        by_v4.sort_by_key(|e| core::cmp::Reverse(e.v4.prefix()));
         let mut by_v6 = by_v4.clone();
-        by_v6.sort_by(|a, b| b.v6.prefix().cmp(&a.v6.prefix()));
+        by_v6.sort_by_key(|e| core::cmp::Reverse(e.v6.prefix()));
         Ok(Self { by_v4, by_v6 })
     }
 

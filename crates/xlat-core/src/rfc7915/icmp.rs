@@ -41,7 +41,10 @@ pub(crate) fn echo_6to4(t: u8) -> Option<u8> {
 
 /// Whether an ICMPv4 type is an error message (RFC 792).
 pub(crate) fn is_v4_error(t: u8) -> bool {
-    matches!(t, icmp4::DEST_UNREACH | icmp4::SOURCE_QUENCH | icmp4::REDIRECT | icmp4::TIME_EXCEEDED | icmp4::PARAM_PROBLEM)
+    matches!(
+        t,
+        icmp4::DEST_UNREACH | icmp4::SOURCE_QUENCH | icmp4::REDIRECT | icmp4::TIME_EXCEEDED | icmp4::PARAM_PROBLEM
+    )
 }
 
 /// Whether an ICMPv6 type is an error message (RFC 4443 §2.1).
@@ -93,8 +96,8 @@ pub(crate) struct Icmp6Head {
 
 /// RFC 7915 §4.2: ICMPv4 error type/code to ICMPv6; `None` = silently drop.
 pub(crate) fn map_error_4to6(ty: u8, code: u8, rest: [u8; 4], mtu: impl FnOnce(u16) -> u32) -> Option<Icmp6Head> {
-    use icmp6::unreach as u6;
     use icmp4::unreach as u4;
+    use icmp6::unreach as u6;
     let head = |ty, code, rest| Some(Icmp6Head { ty, code, rest });
     match ty {
         icmp4::DEST_UNREACH => match code {
@@ -102,7 +105,9 @@ pub(crate) fn map_error_4to6(ty: u8, code: u8, rest: [u8; 4], mtu: impl FnOnce(u
             u4::PROTOCOL => head(icmp6::PARAM_PROBLEM, icmp6::param::NEXT_HEADER, icmp6::PTR_NEXT_HEADER),
             u4::PORT => head(icmp6::DEST_UNREACH, u6::PORT, 0),
             u4::FRAG_NEEDED => head(icmp6::PACKET_TOO_BIG, 0, mtu(u16::from_be_bytes([rest[2], rest[3]]))),
-            9 | u4::HOST_ADMIN_PROHIBITED | u4::ADMIN_PROHIBITED | 15 => head(icmp6::DEST_UNREACH, u6::ADMIN_PROHIBITED, 0),
+            9 | u4::HOST_ADMIN_PROHIBITED | u4::ADMIN_PROHIBITED | 15 => {
+                head(icmp6::DEST_UNREACH, u6::ADMIN_PROHIBITED, 0)
+            }
             _ => None, // 14 (host precedence violation) and unknown codes
         },
         icmp4::TIME_EXCEEDED => head(icmp6::TIME_EXCEEDED, code, 0),
@@ -137,7 +142,9 @@ pub(crate) fn map_error_6to4(ty: u8, code: u8, rest: u32, mtu: impl FnOnce(u32) 
         }
         icmp6::TIME_EXCEEDED => Some((icmp4::TIME_EXCEEDED, code, [0; 4])),
         icmp6::PARAM_PROBLEM => match code {
-            icmp6::param::HEADER_FIELD => pointer_6to4(rest).map(|p| (icmp4::PARAM_PROBLEM, icmp4::param::POINTER, [p, 0, 0, 0])),
+            icmp6::param::HEADER_FIELD => {
+                pointer_6to4(rest).map(|p| (icmp4::PARAM_PROBLEM, icmp4::param::POINTER, [p, 0, 0, 0]))
+            }
             icmp6::param::NEXT_HEADER => Some((icmp4::DEST_UNREACH, u4::PROTOCOL, [0; 4])),
             _ => None,
         },
@@ -168,7 +175,13 @@ fn split_rfc4884(body: &[u8], words: u8, unit: usize) -> (&[u8], &[u8]) {
 impl Translator {
     /// §4.2: translates an ICMPv4 message (`icmp`, unfragmented) into `out`,
     /// returning the ICMPv6 length.
-    pub(crate) fn icmp4_to_6(&mut self, icmp: &[u8], out: &mut [u8], src6: Ipv6Addr, dst6: Ipv6Addr) -> Result<usize, DropReason> {
+    pub(crate) fn icmp4_to_6(
+        &mut self,
+        icmp: &[u8],
+        out: &mut [u8],
+        src6: Ipv6Addr,
+        dst6: Ipv6Addr,
+    ) -> Result<usize, DropReason> {
         if icmp.len() < ICMP_HDR {
             return Err(DropReason::TransportTruncated);
         }
@@ -270,7 +283,13 @@ impl Translator {
 
     /// §5.2: translates an ICMPv6 message into `out`, returning the ICMPv4
     /// length.
-    pub(crate) fn icmp6_to_4(&mut self, icmp: &[u8], out: &mut [u8], src: (Ipv6Addr, Ipv6Addr), limit: usize) -> Result<usize, DropReason> {
+    pub(crate) fn icmp6_to_4(
+        &mut self,
+        icmp: &[u8],
+        out: &mut [u8],
+        src: (Ipv6Addr, Ipv6Addr),
+        limit: usize,
+    ) -> Result<usize, DropReason> {
         if icmp.len() < ICMP_HDR {
             return Err(DropReason::TransportTruncated);
         }
@@ -364,4 +383,3 @@ impl Translator {
         Ok(n + take)
     }
 }
-

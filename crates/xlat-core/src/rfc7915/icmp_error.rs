@@ -6,7 +6,7 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 
 use super::icmp::{is_v4_error, is_v6_error};
 use super::v4_to_v6::{emit_v6_header, is_reserved_v4};
-use super::v6_to_v4::emit_v4_header;
+use super::v6_to_v4::{emit_v4_header, V6};
 use super::{room, Translator};
 use crate::checksum;
 use crate::config::IPV6_MIN_MTU;
@@ -24,7 +24,15 @@ impl Translator {
     /// §4.4: answers the IPv4 `packet` with an ICMPv4 error, or returns
     /// `cause` when no error may be sent (RFC 1812 §4.3.2.7: never about an
     /// ICMP error, a non-first fragment, or a non-unicast source).
-    pub(crate) fn icmp4_error(&mut self, packet: &[u8], ty: u8, code: u8, rest: [u8; 4], out: &mut [u8], cause: DropReason) -> Result<Action, DropReason> {
+    pub(crate) fn icmp4_error(
+        &mut self,
+        packet: &[u8],
+        ty: u8,
+        code: u8,
+        rest: [u8; 4],
+        out: &mut [u8],
+        cause: DropReason,
+    ) -> Result<Action, DropReason> {
         let src = Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]);
         let ihl = usize::from(packet[0] & 0x0f) * 4;
         let non_first = wire::be16(packet, 6).unwrap_or(0) & 0x1fff != 0;
@@ -49,13 +57,23 @@ impl Translator {
 
     /// §5.4: answers the IPv6 `packet` with an ICMPv6 error, or returns
     /// `cause` when no error may be sent (RFC 4443 §2.4 (e)).
-    pub(crate) fn icmp6_error(&mut self, packet: &[u8], ty: u8, code: u8, rest: [u8; 4], out: &mut [u8], cause: DropReason) -> Result<Action, DropReason> {
+    pub(crate) fn icmp6_error(
+        &mut self,
+        packet: &[u8],
+        ty: u8,
+        code: u8,
+        rest: [u8; 4],
+        out: &mut [u8],
+        cause: DropReason,
+    ) -> Result<Action, DropReason> {
         let mut s = [0u8; 16];
         s.copy_from_slice(&packet[8..24]);
         let src = Ipv6Addr::from(s);
-        let is_error = super::v6_to_v4::V6::parse(packet, true)
-            .is_ok_and(|ip| ip.proto == proto::ICMPV6 && ip.frag.is_none_or(|f| f.offset == 0) && packet.get(ip.l4_at).is_some_and(|t| is_v6_error(*t)));
-        let non_first = super::v6_to_v4::V6::parse(packet, true).is_ok_and(|ip| ip.frag.is_some_and(|f| f.offset != 0));
+        let parsed = V6::parse(packet, true).ok();
+        let non_first = parsed.is_some_and(|ip| ip.frag.is_some_and(|f| f.offset != 0));
+        let is_error = parsed.is_some_and(|ip| {
+            ip.proto == proto::ICMPV6 && !non_first && packet.get(ip.l4_at).is_some_and(|t| is_v6_error(*t))
+        });
         if !self.cfg.cfg.send_icmp_errors || is_error || non_first || src.is_unspecified() || src.is_multicast() {
             return Err(cause);
         }

@@ -350,7 +350,11 @@ fn rfc7915_4_1_df_clear_large_packet_fragmented_to_lowest_ipv6_mtu() {
         reassembled[off..off + f.len() - 48].copy_from_slice(&f[48..]);
     }
     let p0 = frags[0];
-    assert_eq!(inet(&reassembled, pseudo6(a6(p0, 8), a6(p0, 24), 17, reassembled.len())), 0, "UDP checksum over the reassembly");
+    assert_eq!(
+        inet(&reassembled, pseudo6(a6(p0, 8), a6(p0, 24), 17, reassembled.len())),
+        0,
+        "UDP checksum over the reassembly"
+    );
     assert_eq!(&reassembled[8..], &payload[..]);
     assert_eq!(t.counters().fragmented, 1);
 }
@@ -539,9 +543,27 @@ fn rfc7915_4_2_mtu_zero_plateau_from_quoted_total_length() {
 #[test]
 fn rfc7915_4_2_parameter_problem_pointer_mapping() {
     let table: [(u8, Option<u32>); 21] = [
-        (0, Some(0)), (1, Some(1)), (2, Some(4)), (3, Some(4)), (4, None), (5, None), (6, None), (7, None),
-        (8, Some(7)), (9, Some(6)), (10, None), (11, None), (12, Some(8)), (13, Some(8)), (14, Some(8)),
-        (15, Some(8)), (16, Some(24)), (17, Some(24)), (18, Some(24)), (19, Some(24)), (20, None),
+        (0, Some(0)),
+        (1, Some(1)),
+        (2, Some(4)),
+        (3, Some(4)),
+        (4, None),
+        (5, None),
+        (6, None),
+        (7, None),
+        (8, Some(7)),
+        (9, Some(6)),
+        (10, None),
+        (11, None),
+        (12, Some(8)),
+        (13, Some(8)),
+        (14, Some(8)),
+        (15, Some(8)),
+        (16, Some(24)),
+        (17, Some(24)),
+        (18, Some(24)),
+        (19, Some(24)),
+        (20, None),
     ];
     let mut t = xlat();
     for code in [0u8, 2] {
@@ -847,7 +869,8 @@ fn icmp6_error_packet(from: Ipv6Addr, ty: u8, code: u8, rest: [u8; 4]) -> Vec<u8
 #[test]
 fn rfc7915_5_2_error_type_and_code_mapping() {
     // (type6, code6) -> Some((type4, code4)) or None
-    let table: [((u8, u8), Option<(u8, u8)>); 12] = [
+    type Row = ((u8, u8), Option<(u8, u8)>);
+    let table: [Row; 12] = [
         ((1, 0), Some((3, 1))),
         ((1, 1), Some((3, 10))),
         ((1, 2), Some((3, 1))),
@@ -897,8 +920,18 @@ fn rfc7915_5_2_packet_too_big_mtu_arithmetic() {
 #[test]
 fn rfc7915_5_2_parameter_problem_pointer_mapping() {
     let table: [(u32, Option<u8>); 12] = [
-        (0, Some(0)), (1, Some(1)), (2, None), (3, None), (4, Some(2)), (5, Some(2)),
-        (6, Some(9)), (7, Some(8)), (8, Some(12)), (23, Some(12)), (24, Some(16)), (39, Some(16)),
+        (0, Some(0)),
+        (1, Some(1)),
+        (2, None),
+        (3, None),
+        (4, Some(2)),
+        (5, Some(2)),
+        (6, Some(9)),
+        (7, Some(8)),
+        (8, Some(12)),
+        (23, Some(12)),
+        (24, Some(16)),
+        (39, Some(16)),
     ];
     let mut t = xlat();
     for (ptr, expect) in table {
@@ -911,7 +944,10 @@ fn rfc7915_5_2_parameter_problem_pointer_mapping() {
             None => assert_eq!(out.action, Err(DropReason::IcmpUntranslatable), "pointer {ptr}"),
         }
     }
-    assert_eq!(run(&mut t, &icmp6_error_packet(SERVER6, 4, 0, 40u32.to_be_bytes())).action, Err(DropReason::IcmpUntranslatable));
+    assert_eq!(
+        run(&mut t, &icmp6_error_packet(SERVER6, 4, 0, 40u32.to_be_bytes())).action,
+        Err(DropReason::IcmpUntranslatable)
+    );
 }
 
 #[test]

@@ -133,7 +133,9 @@ impl Translator {
     pub(crate) fn v4_to_v6(&mut self, input: &[u8], out: &mut [u8]) -> Result<Action, DropReason> {
         let (ip, hdr) = V4::parse(input).map_err(|()| DropReason::Ipv4HeaderTruncated)?;
         let total = usize::from(ip.total_len);
-        if total < ip.header_len || total > input.len() {
+        // A fragment may not reach past 65535 bytes once reassembled.
+        let end = usize::from(ip.frag_off) * 8 + total - ip.header_len.min(total);
+        if total < ip.header_len || total > input.len() || end > usize::from(u16::MAX) {
             return Err(DropReason::Ipv4BadTotalLength);
         }
         if !cfg!(fuzzing) && checksum::fold(checksum::sum(0, hdr.slice())) != 0xffff {
@@ -270,7 +272,10 @@ impl Translator {
         let pieces = payload.len().div_ceil(chunk);
         let mut at = 0;
         for (i, piece) in payload.chunks(chunk).enumerate() {
-            let o = self.scratch.get_mut(at..at + IPV6_HDR + FRAG_HDR + piece.len()).ok_or(DropReason::OutputBufferTooSmall)?;
+            let o = self
+                .scratch
+                .get_mut(at..at + IPV6_HDR + FRAG_HDR + piece.len())
+                .ok_or(DropReason::OutputBufferTooSmall)?;
             o[..IPV6_HDR].copy_from_slice(&header);
             wire::put16(o, 4, (FRAG_HDR + piece.len()) as u16);
             o[6] = proto::FRAGMENT;

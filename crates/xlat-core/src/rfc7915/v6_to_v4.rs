@@ -80,7 +80,10 @@ impl V6 {
                     v.l4_at = at + len;
                 }
                 proto::FRAGMENT => {
-                    let f = b.get(at..at + FRAG_HDR).filter(|_| at + FRAG_HDR <= end).ok_or(DropReason::Ipv6BadExtensionChain)?;
+                    let f = b
+                        .get(at..at + FRAG_HDR)
+                        .filter(|_| at + FRAG_HDR <= end)
+                        .ok_or(DropReason::Ipv6BadExtensionChain)?;
                     let off_m = u16::from_be_bytes([f[2], f[3]]);
                     v.frag = Some(Frag {
                         offset: off_m >> 3,
@@ -152,14 +155,22 @@ impl Translator {
         // §5.1: a Routing header with Segments Left > 0 is a Parameter Problem.
         if let Some(at) = ip.segments_left_at {
             let rest = (at as u32).to_be_bytes();
-            return self.icmp6_error(packet, icmp6::PARAM_PROBLEM, icmp6::param::HEADER_FIELD, rest, out, DropReason::Ipv6RoutingHeader);
+            return self.icmp6_error(
+                packet,
+                icmp6::PARAM_PROBLEM,
+                icmp6::param::HEADER_FIELD,
+                rest,
+                out,
+                DropReason::Ipv6RoutingHeader,
+            );
         }
         if ip.hop_limit <= 1 {
             return self.icmp6_error(packet, icmp6::TIME_EXCEEDED, 0, [0; 4], out, DropReason::HopLimitExceeded);
         }
         let payload = &packet[ip.l4_at..];
         let first = ip.frag.is_none_or(|f| f.offset == 0);
-        let is_icmp_error = ip.proto == proto::ICMPV6 && first && payload.first().is_some_and(|t| super::icmp::is_v6_error(*t));
+        let is_icmp_error =
+            ip.proto == proto::ICMPV6 && first && payload.first().is_some_and(|t| super::icmp::is_v6_error(*t));
 
         let src4 = match self.map_6to4(ip.src) {
             Ok(a) => a,
@@ -181,7 +192,7 @@ impl Translator {
             }
             let limit = usize::from(self.cfg.cfg.mtu_v4) - IPV4_HDR;
             let body = out.get_mut(IPV4_HDR..).ok_or(DropReason::OutputBufferTooSmall)?;
-            let n = self.icmp6_to_4(payload, body, (ip.src, ip.dst), limit.max(payload.len().min(limit)))?;
+            let n = self.icmp6_to_4(payload, body, (ip.src, ip.dst), limit)?;
             (proto::ICMP, n)
         } else {
             room(out, IPV4_HDR + payload.len())?[IPV4_HDR..].copy_from_slice(payload);
@@ -196,7 +207,8 @@ impl Translator {
         if total > usize::from(self.cfg.cfg.mtu_v4) {
             // §5.1/§1.4: IPv6 routers do not fragment; report the IPv6-side
             // size of a packet that fits (extension headers included).
-            let mtu6 = (usize::from(self.cfg.cfg.mtu_v4) + ip.l4_at - IPV4_HDR).max(usize::from(crate::config::IPV6_MIN_MTU));
+            let mtu6 =
+                (usize::from(self.cfg.cfg.mtu_v4) + ip.l4_at - IPV4_HDR).max(usize::from(crate::config::IPV6_MIN_MTU));
             let rest = (mtu6.min(usize::from(u16::MAX)) as u32).to_be_bytes();
             return self.icmp6_error(packet, icmp6::PACKET_TOO_BIG, 0, rest, out, DropReason::PacketTooBig);
         }

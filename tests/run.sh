@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The test command (README): installs the Debian packages the tests use
+# when run as root, then runs format, lint and every test of the workspace.
+# Tests that need root or a tool skip with a message on a laptop, but fail
+# when CI=true.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(tayga tshark iproute2 iputils-ping iperf3 curl dnsutils traceroute tcpdump)
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # tshark asks whether non-root users may capture: answer no.
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+else
+  echo "note: not root: the namespace and TAYGA tests will skip (they run in CI as root)"
+fi
+
+echo "== rustfmt"
+cargo fmt --all -- --check
+echo "== clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== tests"
+cargo test --workspace --locked
