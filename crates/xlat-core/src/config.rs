@@ -16,6 +16,11 @@ pub const IPV4_MIN_MTU: u16 = 68;
 /// ICMPv4 errors a translator originates or whose source cannot be mapped.
 pub const IPV4_DUMMY: Ipv4Addr = Ipv4Addr::new(192, 0, 0, 8);
 
+/// IPv6 (40) + TCP (20) header bytes in front of a segment.
+const TCP_V6_OVERHEAD: u16 = 60;
+/// IPv4 (20) + TCP (20) header bytes in front of a segment.
+const TCP_V4_OVERHEAD: u16 = 40;
+
 /// A configuration error: the operator's fault, with the setting named.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -162,6 +167,9 @@ pub struct Config {
     pub send_icmp_errors: bool,
     /// RFC 7757 §4: hairpin IPv6 traffic addressed to EAM IPv4 space.
     pub eam_hairpin: bool,
+    /// Largest TCP MSS let through in SYNs, both directions (None: off).
+    /// [`Config::default_mss`] derives it from the MTUs.
+    pub mss_clamp: Option<u16>,
 }
 
 impl Default for Config {
@@ -182,6 +190,7 @@ impl Default for Config {
             df_off_small_packets: false,
             send_icmp_errors: true,
             eam_hairpin: true,
+            mss_clamp: None,
         }
     }
 }
@@ -209,6 +218,13 @@ impl Resolved {
 }
 
 impl Config {
+    /// The MSS that keeps translated segments within both MTUs: an IPv6
+    /// segment carries 60 bytes of IPv6+TCP headers, an IPv4 one 40.
+    #[must_use]
+    pub fn default_mss(&self) -> u16 {
+        (self.mtu_v6 - TCP_V6_OVERHEAD).min(self.mtu_v4.saturating_sub(TCP_V4_OVERHEAD))
+    }
+
     /// Validates the configuration and resolves defaults.
     pub fn validate(self) -> Result<Resolved, ConfigError> {
         let mtu = |name, value: u16, min| {

@@ -27,6 +27,7 @@
 
 pub mod checksum;
 pub mod config;
+mod mss;
 pub mod rfc6052;
 pub mod rfc7757;
 mod rfc7915;

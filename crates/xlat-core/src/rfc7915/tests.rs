@@ -1130,3 +1130,15 @@ mod props {
         }
     }
 }
+
+#[test]
+fn mss_clamped_in_both_directions() {
+    let mut t = xlat_with(|c| c.mss_clamp = Some(1200));
+    // tcp4/tcp6 build a SYN with MSS 1460.
+    let p = run(&mut t, &v4(CLAT4, SERVER4, 6, &tcp4(CLAT4, SERVER4, b""), |_| {})).one().to_vec();
+    assert_eq!(u16::from_be_bytes([p[40 + 22], p[40 + 23]]), 1200);
+    assert_v6_l4_ok(&p);
+    let q = run(&mut t, &v6(SERVER6, CLAT6, 6, &tcp6(SERVER6, CLAT6, b""))).one().to_vec();
+    assert_eq!(u16::from_be_bytes([q[20 + 22], q[20 + 23]]), 1200);
+    assert_v4_ok(&q);
+}

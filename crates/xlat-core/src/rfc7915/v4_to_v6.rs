@@ -229,6 +229,9 @@ impl Translator {
                     return Err(DropReason::TransportTruncated);
                 }
                 super::tcp_udp_update(proto::TCP, l4, old, new);
+                if let Some(max) = self.cfg.cfg.mss_clamp {
+                    crate::mss::clamp(l4, max);
+                }
             }
             proto::UDP => {
                 if l4.len() < UDP_HDR {

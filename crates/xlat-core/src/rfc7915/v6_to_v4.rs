@@ -199,6 +199,9 @@ impl Translator {
             if first {
                 let l4 = &mut out[IPV4_HDR..IPV4_HDR + payload.len()];
                 transport_6to4(ip.proto, l4, (ip.src, ip.dst), (src4, dst4))?;
+                if let (proto::TCP, Some(max)) = (ip.proto, self.cfg.cfg.mss_clamp) {
+                    crate::mss::clamp(l4, max);
+                }
             }
             (ip.proto, payload.len())
         };
