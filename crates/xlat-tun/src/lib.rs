@@ -1,1 +1,69 @@
-//! stub
+//! # xlat-tun: the TUN runtime shared by the `clat` and `plat` daemons
+//!
+//! This crate is the I/O shell around the sans-IO core ([`xlat_core`]), in
+//! the boringtun/gotatun pattern: a worker loop reads one packet, hands it
+//! to a pure [`PacketProcessor`] (the [`xlat_core::Translator`]) and writes
+//! whatever the processor says to write. Only this crate touches file
+//! descriptors.
+//!
+//! - [`open`] creates the TUN device from a [`TunConfig`]: raw IP packets
+//!   (`IFF_NO_PI`), `IFF_MULTI_QUEUE` with one queue per worker, MTU set,
+//!   link up, `/dev/net/tun` created if the container lacks it. Every
+//!   failure is one [`TunError`] whose message names the cause and the fix.
+//! - [`PacketIo`] is the packet I/O seam: [`TunQueue`] (one queue of the
+//!   real device) and [`MemIo`] (an in-memory pair for tests, see
+//!   [`mem_pair`]) implement it.
+//! - [`run_worker`] is the loop; [`IoCounters`] counts its I/O and I/O
+//!   errors with atomics so a metrics endpoint can read them while it runs.
+//!
+//! ## Contract
+//! - **Queues.** [`TunConfig::queues`] queues are opened on one interface
+//!   (`IFF_MULTI_QUEUE`); give each its own worker task (and its own
+//!   [`Translator`](xlat_core::Translator)). The kernel spreads flows over
+//!   the queues by flow hash, so a worker may see the two directions of a
+//!   flow on different queues: fine for stateless SIIT, not for per-worker
+//!   NAT64 state. The interface exists as long as one queue is open:
+//!   dropping the last [`TunQueue`] removes it.
+//! - **Buffers.** Each worker allocates exactly two buffers, once, when it
+//!   starts: an RX buffer and a TX buffer of [`WORKER_BUF_LEN`] bytes each.
+//!   Nothing is allocated, locked or system-called per packet beyond the
+//!   TUN read and the TUN write(s) themselves (plus relaxed atomic adds
+//!   for [`IoCounters`]). The shutdown signal costs one atomic load per
+//!   packet; its waiter is only polled when the queue is idle.
+//! - **Headroom.** Both buffers reserve [`HEADROOM`] bytes in front, the size
+//!   of a virtio-net header ([`VNET_HDR_LEN`]), so that TUN offloads
+//!   (`IFF_VNET_HDR`, GSO/GRO) can be enabled later without moving packets:
+//!
+//!   ```text
+//!   rx: [ HEADROOM (vnet hdr, unused today) | packet read from the TUN ... OUT_BUF_LEN ]
+//!   tx: [ HEADROOM (vnet hdr, unused today) | processor output ........... OUT_BUF_LEN ]
+//!         0                                 ^ HEADROOM                    WORKER_BUF_LEN
+//!   ```
+//!
+//!   [`PacketIo::recv`] gets `rx[HEADROOM..]`; the processor reads the
+//!   packet from there and writes into `tx[HEADROOM..]`, which is exactly
+//!   [`xlat_core::OUT_BUF_LEN`] long as the translator requires. With
+//!   offloads, the queue would read the header into `rx[..HEADROOM]`, and
+//!   write a header in front of each outgoing packet: in front of the first
+//!   one it goes into the headroom, in front of a later fragment it
+//!   overwrites the tail of the previous fragment, which is already written.
+//! - **Errors.** A failed write is counted ([`IoCounters`]) and the packet
+//!   dropped; the loop goes on. A failed read other than `Interrupted` /
+//!   `WouldBlock` ends the loop with that error (the device is gone); the
+//!   daemon decides whether to exit or reopen.
+//! - **Shutdown.** The loop watches a `tokio::sync::watch::Receiver<bool>`
+//!   and returns `Ok(())` once the value is `true` or every sender is
+//!   dropped, at the latest after the packet in hand is written.
+//! - **Runtime.** Everything here is tokio; [`open`] must be called inside a
+//!   runtime (the queues register with its reactor).
+#![forbid(unsafe_code)]
+
+mod device;
+mod io;
+mod mem;
+mod worker;
+
+pub use device::{open, TunConfig, TunDevice, TunError, MAX_QUEUES, MIN_MTU, TUN_DEV_PATH};
+pub use io::{PacketIo, TunQueue};
+pub use mem::{mem_pair, mem_pair_with_capacity, MemIo, MemPeer, MEM_PAIR_CAPACITY};
+pub use worker::{run_worker, IoCounters, IoStats, PacketProcessor, Processed, HEADROOM, VNET_HDR_LEN, WORKER_BUF_LEN};

@@ -1,0 +1,85 @@
+//! The packet I/O seam ([`PacketIo`]) and its real implementation, one
+//! queue of a TUN device ([`TunQueue`]).
+
+use std::future::Future;
+use std::io;
+
+use tun_rs::AsyncDevice;
+
+/// Whole-packet I/O: one call moves one IP packet.
+///
+/// Implemented by [`TunQueue`] (a queue of the real TUN device) and by
+/// [`MemIo`](crate::MemIo) (tests). The futures are `Send` so a worker can
+/// be spawned on a multi-threaded runtime. Implementations may be written
+/// with `async fn`.
+pub trait PacketIo: Send {
+    /// Waits for the next packet and copies it into `buf`, returning its
+    /// length. A packet longer than `buf` is truncated (as a TUN read is);
+    /// the worker's buffer is larger than any IP packet.
+    fn recv(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> + Send;
+
+    /// Writes one packet. An error concerns this packet only (the worker
+    /// counts it and goes on).
+    fn send(&mut self, pkt: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
+}
+
+impl<T: PacketIo> PacketIo for &mut T {
+    async fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (**self).recv(buf).await
+    }
+
+    async fn send(&mut self, pkt: &[u8]) -> io::Result<()> {
+        (**self).send(pkt).await
+    }
+}
+
+/// One queue of a TUN device, registered with the tokio reactor. Reads and
+/// writes raw IP packets (no packet-information header, no virtio-net
+/// header). Give each worker its own queue.
+pub struct TunQueue {
+    dev: AsyncDevice,
+    index: usize,
+}
+
+impl std::fmt::Debug for TunQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TunQueue").field("index", &self.index).finish_non_exhaustive()
+    }
+}
+
+impl TunQueue {
+    pub(crate) fn new(dev: AsyncDevice, index: usize) -> Self {
+        Self { dev, index }
+    }
+
+    /// Index of this queue on its interface (0 for the first).
+    #[must_use]
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The interface's current name, read from the kernel.
+    pub fn name(&self) -> io::Result<String> {
+        self.dev.name()
+    }
+
+    /// The interface's current MTU, read from the kernel.
+    pub fn mtu(&self) -> io::Result<u16> {
+        self.dev.mtu()
+    }
+}
+
+impl PacketIo for TunQueue {
+    async fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.dev.recv(buf).await
+    }
+
+    async fn send(&mut self, pkt: &[u8]) -> io::Result<()> {
+        let n = self.dev.send(pkt).await?;
+        if n == pkt.len() {
+            Ok(())
+        } else {
+            Err(io::Error::new(io::ErrorKind::WriteZero, "short TUN write"))
+        }
+    }
+}

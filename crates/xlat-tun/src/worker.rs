@@ -1,0 +1,284 @@
+//! The worker loop: read a packet, process it, write what the processor
+//! says, count the I/O. See the crate documentation for the buffer layout.
+
+use std::io;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use xlat_core::{Action, Translator, OUT_BUF_LEN};
+
+use crate::io::PacketIo;
+
+/// Size of the virtio-net header (`struct virtio_net_hdr`) a TUN with
+/// `IFF_VNET_HDR` puts in front of every packet (the kernel's default
+/// `TUNSETVNETHDRSZ`).
+pub const VNET_HDR_LEN: usize = 10;
+
+/// Bytes reserved at the front of each worker buffer, for a future
+/// virtio-net header. Packets start at this offset.
+pub const HEADROOM: usize = VNET_HDR_LEN;
+
+/// Size of each of a worker's two buffers: the headroom, then
+/// [`OUT_BUF_LEN`] bytes of packet space (larger than any IP packet, and
+/// what [`Translator::translate`] needs for its output).
+pub const WORKER_BUF_LEN: usize = HEADROOM + OUT_BUF_LEN;
+
+// tun-rs reads and writes virtio-net headers of its own size; they must agree.
+const _: () = assert!(VNET_HDR_LEN == tun_rs::VIRTIO_NET_HDR_LEN);
+
+/// What a [`PacketProcessor`] wants written for one input packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Processed {
+    /// Nothing (dropped, or consumed).
+    Nothing,
+    /// `out[..len]` holds packets of `segment` bytes each, back to back (the
+    /// last may be shorter): write each with its own TUN write. A `segment`
+    /// of 0 means one packet of `len` bytes.
+    Write {
+        /// Total bytes written to `out`.
+        len: usize,
+        /// Size of each packet but the last.
+        segment: usize,
+    },
+}
+
+impl Processed {
+    /// One packet of `len` bytes.
+    #[must_use]
+    pub fn one(len: usize) -> Self {
+        Self::Write { len, segment: 0 }
+    }
+
+    /// The packets to write, as slices of `out`. Lengths past `out` are
+    /// clipped, so a buggy processor cannot make the worker panic.
+    pub fn packets<'a>(&self, out: &'a [u8]) -> core::slice::Chunks<'a, u8> {
+        let (len, segment) = match *self {
+            Self::Nothing => (0, 0),
+            Self::Write { len, segment } => (len.min(out.len()), segment),
+        };
+        let segment = if segment == 0 { len } else { segment };
+        out[..len].chunks(segment.max(1))
+    }
+}
+
+/// The pure per-packet step of a worker: reads `input`, writes into `out`
+/// (at least [`OUT_BUF_LEN`] bytes) and says what to send. No I/O; should
+/// not allocate.
+pub trait PacketProcessor {
+    /// Processes one packet.
+    fn process(&mut self, input: &[u8], out: &mut [u8]) -> Processed;
+}
+
+impl<P: PacketProcessor + ?Sized> PacketProcessor for &mut P {
+    fn process(&mut self, input: &[u8], out: &mut [u8]) -> Processed {
+        (**self).process(input, out)
+    }
+}
+
+/// Translated packets and ICMP errors are written (an ICMP error goes back
+/// through the same TUN toward the sender); a drop writes nothing, the
+/// translator having counted it in its own [`Counters`](xlat_core::Counters).
+impl PacketProcessor for Translator {
+    fn process(&mut self, input: &[u8], out: &mut [u8]) -> Processed {
+        match self.translate(input, out) {
+            Ok(Action::Translated { len, segment, .. }) => Processed::Write { len, segment },
+            Ok(Action::IcmpError { len, .. }) => Processed::one(len),
+            Err(_) => Processed::Nothing,
+        }
+    }
+}
+
+/// I/O counters of one or more workers, shared through an `Arc` so a metrics
+/// endpoint can read them while the workers run. Updated with relaxed
+/// atomics; read a consistent-enough copy with [`snapshot`](Self::snapshot).
+#[derive(Debug, Default)]
+pub struct IoCounters {
+    rx_packets: AtomicU64,
+    rx_bytes: AtomicU64,
+    rx_errors: AtomicU64,
+    tx_packets: AtomicU64,
+    tx_bytes: AtomicU64,
+    tx_errors: AtomicU64,
+    last_errno: AtomicI32,
+}
+
+impl IoCounters {
+    /// New zeroed counters, ready to share.
+    #[must_use]
+    pub fn new() -> Arc<Self> {
+        Arc::default()
+    }
+
+    /// A copy of the current values.
+    #[must_use]
+    pub fn snapshot(&self) -> IoStats {
+        IoStats {
+            rx_packets: self.rx_packets.load(Relaxed),
+            rx_bytes: self.rx_bytes.load(Relaxed),
+            rx_errors: self.rx_errors.load(Relaxed),
+            tx_packets: self.tx_packets.load(Relaxed),
+            tx_bytes: self.tx_bytes.load(Relaxed),
+            tx_errors: self.tx_errors.load(Relaxed),
+            last_errno: self.last_errno.load(Relaxed),
+        }
+    }
+
+    fn rx(&self, len: usize) {
+        self.rx_packets.fetch_add(1, Relaxed);
+        self.rx_bytes.fetch_add(len as u64, Relaxed);
+    }
+
+    fn tx(&self, len: usize) {
+        self.tx_packets.fetch_add(1, Relaxed);
+        self.tx_bytes.fetch_add(len as u64, Relaxed);
+    }
+
+    fn rx_error(&self, e: &io::Error) {
+        self.rx_errors.fetch_add(1, Relaxed);
+        self.note_errno(e);
+    }
+
+    fn tx_error(&self, e: &io::Error) {
+        self.tx_errors.fetch_add(1, Relaxed);
+        self.note_errno(e);
+    }
+
+    fn note_errno(&self, e: &io::Error) {
+        if let Some(errno) = e.raw_os_error() {
+            self.last_errno.store(errno, Relaxed);
+        }
+    }
+}
+
+/// A copy of [`IoCounters`] at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IoStats {
+    /// Packets read.
+    pub rx_packets: u64,
+    /// Bytes read.
+    pub rx_bytes: u64,
+    /// Failed reads (retried ones included; the fatal one too).
+    pub rx_errors: u64,
+    /// Packets written.
+    pub tx_packets: u64,
+    /// Bytes written.
+    pub tx_bytes: u64,
+    /// Failed writes (each drops one packet; `EIO` while the link is down,
+    /// `EINVAL` for a packet the kernel refuses, ...).
+    pub tx_errors: u64,
+    /// The errno of the last failed read or write (0 if none had one).
+    pub last_errno: i32,
+}
+
+impl IoStats {
+    /// Adds another worker's counts; `last_errno` is taken from `other`
+    /// when it has one.
+    pub fn add(&mut self, other: &IoStats) {
+        self.rx_packets += other.rx_packets;
+        self.rx_bytes += other.rx_bytes;
+        self.rx_errors += other.rx_errors;
+        self.tx_packets += other.tx_packets;
+        self.tx_bytes += other.tx_bytes;
+        self.tx_errors += other.tx_errors;
+        if other.last_errno != 0 {
+            self.last_errno = other.last_errno;
+        }
+    }
+}
+
+/// Whether a failed read is worth retrying.
+fn is_transient(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock)
+}
+
+/// Waits until shutdown is requested: the value becomes `true` or every
+/// sender is dropped.
+async fn stop_requested(shutdown: &mut watch::Receiver<bool>) {
+    loop {
+        if shutdown.changed().await.is_err() || *shutdown.borrow_and_update() {
+            return;
+        }
+    }
+}
+
+/// Whether shutdown was requested since the last look, without waiting:
+/// one atomic load unless the value changed.
+fn stop_pending(shutdown: &mut watch::Receiver<bool>) -> bool {
+    match shutdown.has_changed() {
+        Ok(false) => false,
+        Ok(true) => *shutdown.borrow_and_update(),
+        Err(_) => true,
+    }
+}
+
+/// Runs one worker until shutdown: read a packet from `io`, hand it to
+/// `processor`, write the packets it returns, count everything in
+/// `counters`.
+///
+/// - Allocates its two buffers ([`WORKER_BUF_LEN`] each) once, on entry;
+///   nothing per packet.
+/// - Returns `Ok(())` when `shutdown` becomes `true` or all its senders are
+///   dropped (checked before each read, and while waiting to read or
+///   write).
+/// - A failed write is counted in `counters` and the packet dropped. A
+///   failed read that is not `Interrupted`/`WouldBlock` is counted and
+///   returned (the device is gone or broken).
+///
+/// Pass `&mut processor` to keep the processor (e.g. to read the
+/// translator's counters after the loop ends).
+pub async fn run_worker<I: PacketIo, P: PacketProcessor>(
+    mut io: I,
+    mut processor: P,
+    mut shutdown: watch::Receiver<bool>,
+    counters: Arc<IoCounters>,
+) -> io::Result<()> {
+    if *shutdown.borrow_and_update() {
+        return Ok(());
+    }
+    let mut rx = vec![0u8; WORKER_BUF_LEN].into_boxed_slice();
+    let mut tx = vec![0u8; WORKER_BUF_LEN].into_boxed_slice();
+    let rx = &mut rx[HEADROOM..];
+    let tx = &mut tx[HEADROOM..];
+
+    loop {
+        if stop_pending(&mut shutdown) {
+            return Ok(());
+        }
+        // The read is polled first: while packets keep coming the shutdown
+        // future is never polled (it is checked above instead, with one
+        // atomic load).
+        let received = tokio::select! {
+            biased;
+            r = io.recv(rx) => r,
+            () = stop_requested(&mut shutdown) => return Ok(()),
+        };
+        let n = match received {
+            Ok(n) => n,
+            Err(e) => {
+                counters.rx_error(&e);
+                if is_transient(&e) {
+                    continue;
+                }
+                return Err(e);
+            }
+        };
+        counters.rx(n);
+
+        let verdict = processor.process(&rx[..n], tx);
+        for pkt in verdict.packets(tx) {
+            let sent = tokio::select! {
+                biased;
+                r = io.send(pkt) => r,
+                () = stop_requested(&mut shutdown) => return Ok(()),
+            };
+            match sent {
+                Ok(()) => counters.tx(pkt.len()),
+                Err(e) => counters.tx_error(&e),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
