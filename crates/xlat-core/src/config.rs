@@ -222,7 +222,7 @@ impl Config {
     /// segment carries 60 bytes of IPv6+TCP headers, an IPv4 one 40.
     #[must_use]
     pub fn default_mss(&self) -> u16 {
-        (self.mtu_v6 - TCP_V6_OVERHEAD).min(self.mtu_v4.saturating_sub(TCP_V4_OVERHEAD))
+        self.mtu_v6.saturating_sub(TCP_V6_OVERHEAD).min(self.mtu_v4.saturating_sub(TCP_V4_OVERHEAD))
     }
 
     /// Validates the configuration and resolves defaults.

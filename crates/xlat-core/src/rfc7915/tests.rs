@@ -1142,3 +1142,246 @@ fn mss_clamped_in_both_directions() {
     assert_eq!(u16::from_be_bytes([q[20 + 22], q[20 + 23]]), 1200);
     assert_v4_ok(&q);
 }
+
+// ------------------------------------------------------------ traceability additions
+// Tests added while writing tests/rfc7915.md, for rules the code already
+// implements but no test above asserted. Each names the rule it checks.
+
+#[test]
+fn rfc7915_1_2_fragmented_icmpv6_not_translated() {
+    let mut t = xlat();
+    let echo = icmp6(SERVER6, CLAT6, 128, 0, [0, 1, 0, 1], &[0; 64]);
+    let mut chain = vec![58, 0, 0, 1, 0, 0, 0, 5]; // Fragment header: offset 0, M=1
+    chain.extend_from_slice(&echo[..32]);
+    let out = run(&mut t, &v6(SERVER6, CLAT6, 44, &chain));
+    assert_eq!(out.action, Err(DropReason::FragmentedIcmp));
+    assert_eq!(t.counters().icmp6_errors_sent, 0, "silently");
+}
+
+#[test]
+fn rfc7915_4_1_illegal_source_silently_dropped() {
+    let mut t = xlat();
+    for src in [Ipv4Addr::new(0, 0, 0, 0), Ipv4Addr::new(127, 0, 0, 1), Ipv4Addr::new(224, 0, 0, 5)] {
+        let input = v4(src, SERVER4, 17, &udp4(src, SERVER4, 1, 2, b"x"), |_| {});
+        assert_eq!(run(&mut t, &input).action, Err(DropReason::Ipv4ReservedAddress), "{src}");
+    }
+    assert_eq!(t.counters().icmp4_errors_sent, 0, "no ICMP error: silent discard");
+}
+
+#[test]
+fn rfc7915_4_1_fragment_refragmented_keeps_offset_more_flag_and_id() {
+    let mut t = xlat();
+    // A non-first IPv4 fragment (offset 100 units, MF=1, DF=0) too big for 1280.
+    let payload: Vec<u8> = (0..2000u32).map(|i| (i * 7) as u8).collect();
+    let input = v4(CLAT4, SERVER4, 17, &payload, |p| {
+        p[4..6].copy_from_slice(&0x5a5au16.to_be_bytes());
+        p[6..8].copy_from_slice(&(0x2000u16 | 100).to_be_bytes());
+    });
+    let out = run(&mut t, &input);
+    let frags = out.packets();
+    assert_eq!(frags.len(), 2, "2000 bytes / 1232 per fragment");
+    let mut carried = Vec::new();
+    let mut expect_off = 100u16;
+    for f in &frags {
+        assert!(f.len() <= 1280);
+        assert_eq!((f[6], f[40]), (44, 17), "Fragment header, then the IPv4 protocol");
+        assert_eq!(usize::from(u16::from_be_bytes([f[4], f[5]])), f.len() - 40, "payload length");
+        let off_m = u16::from_be_bytes([f[42], f[43]]);
+        assert_eq!(off_m >> 3, expect_off, "offset continues the IPv4 offset");
+        assert_eq!(off_m & 1, 1, "M stays set: the original was not the last fragment");
+        assert_eq!(u32::from_be_bytes([f[44], f[45], f[46], f[47]]), 0x5a5a, "identification, high bits zero");
+        expect_off += ((f.len() - 48) / 8) as u16;
+        carried.extend_from_slice(&f[48..]);
+    }
+    assert_eq!(carried, payload, "payload carried unchanged, in order");
+}
+
+#[test]
+fn rfc7915_4_2_other_unreachable_and_parameter_problem_codes_dropped() {
+    let mut t = xlat();
+    for (ty, code) in [(3u8, 16u8), (3, 255), (12, 3), (12, 255)] {
+        let (err, _) = icmp4_error_packet(SERVER4, ty, code, [0; 4]);
+        assert_eq!(run(&mut t, &err).action, Err(DropReason::IcmpUntranslatable), "{ty}/{code}");
+    }
+    assert_eq!(t.counters().icmp4_errors_sent, 0, "silently");
+}
+
+#[test]
+fn rfc7915_4_2_packet_too_big_mtu_never_below_1280() {
+    let mut t = xlat_with(|c| {
+        c.mtu_v6 = 9000;
+        c.mtu_v4 = 9000;
+    });
+    for (adv, expect) in [(68u16, 1280u32), (576, 1280), (1259, 1280), (1260, 1280), (1261, 1281)] {
+        let (err, _) = icmp4_error_packet(SERVER4, 3, 4, [0, 0, (adv >> 8) as u8, adv as u8]);
+        let p = run(&mut t, &err).one().to_vec();
+        assert_eq!((p[40], p[41]), (2, 0));
+        assert_eq!(u32::from_be_bytes([p[44], p[45], p[46], p[47]]), expect, "advertised {adv}");
+    }
+}
+
+#[test]
+fn rfc7915_4_2_multicast_igmp_silently_dropped() {
+    let mut t = xlat();
+    let igmp_query = [0x11, 0, 0xee, 0xff, 0, 0, 0, 0];
+    let input = v4(CLAT4, Ipv4Addr::new(224, 0, 0, 1), 2, &igmp_query, |p| p[8] = 1);
+    assert_eq!(run(&mut t, &input).action, Err(DropReason::Ipv4ReservedAddress));
+    assert_eq!(t.counters().icmp4_errors_sent, 0);
+}
+
+#[test]
+fn rfc7915_4_4_no_icmpv4_error_about_an_icmpv4_error() {
+    let mut t = xlat();
+    let quoted = v4(CLAT4, SERVER4, 17, &udp4(CLAT4, SERVER4, 4000, 53, b"question"), |_| {});
+    // An ICMPv4 error whose TTL runs out at the translator: dropped, no Time Exceeded.
+    let err = v4(SERVER4, CLAT4, 1, &icmp4(3, 3, [0; 4], &quoted), |p| p[8] = 1);
+    assert_eq!(run(&mut t, &err).action, Err(DropReason::TtlExceeded));
+    assert_eq!(t.counters().icmp4_errors_sent, 0);
+    // The same holds for a non-first fragment (RFC 1812 §4.3.2.7).
+    let frag = v4(CLAT4, SERVER4, 17, &[0; 16], |p| {
+        p[6..8].copy_from_slice(&10u16.to_be_bytes());
+        p[8] = 1;
+    });
+    assert_eq!(run(&mut t, &frag).action, Err(DropReason::TtlExceeded));
+    assert_eq!(t.counters().icmp4_errors_sent, 0);
+}
+
+#[test]
+fn rfc7915_4_5_unknown_transport_forwarded_unchanged() {
+    let mut t = xlat();
+    for proto in [47u8, 132, 253] {
+        let payload = b"opaque transport bytes, not parsed";
+        let p = run(&mut t, &v4(CLAT4, SERVER4, proto, payload, |_| {})).one().to_vec();
+        assert_eq!(p[6], proto, "Next Header copied");
+        assert_eq!(&p[40..], &payload[..], "payload unchanged");
+        assert_eq!(usize::from(u16::from_be_bytes([p[4], p[5]])), payload.len());
+    }
+}
+
+#[test]
+fn rfc7915_5_1_illegal_mapped_source_silently_dropped() {
+    let mut t = xlat();
+    // pool6 embedding of 127.0.0.1 and of 0.0.0.0: IPv4 forms that may never be a source.
+    for src in ["2001:db8:64::7f00:1", "2001:db8:64::"] {
+        let src: Ipv6Addr = src.parse().unwrap();
+        let input = v6(src, CLAT6, 17, &udp6(src, CLAT6, 1, 2, b"x"));
+        assert_eq!(run(&mut t, &input).action, Err(DropReason::Ipv4ReservedAddress), "{src}");
+    }
+    assert_eq!(t.counters().icmp6_errors_sent, 0, "silently");
+}
+
+#[test]
+fn rfc7915_5_1_traffic_class_zeroed_when_configured() {
+    let mut t = xlat_with(|c| c.copy_traffic_class = false);
+    let mut input = v6(SERVER6, CLAT6, 17, &udp6(SERVER6, CLAT6, 53, 5353, b"answer"));
+    input[0] = 0x6b;
+    input[1] = 0x80;
+    let p = run(&mut t, &input).one().to_vec();
+    assert_eq!(p[1], 0, "TOS set to zero");
+    assert_v4_ok(&p);
+}
+
+#[test]
+fn rfc7915_5_1_1_total_length_skips_headers_before_fragment_header() {
+    let mut t = xlat();
+    let udp = udp6(SERVER6, CLAT6, 1, 2, b"hop-by-hop then fragment");
+    let mut chain = vec![44, 0, 1, 4, 0, 0, 0, 0]; // Hop-by-Hop (PadN) -> Fragment
+    chain.extend_from_slice(&[17, 0, 0, 0, 0, 0, 0x12, 0x34]); // offset 0, M=0, id 0x1234
+    chain.extend_from_slice(&udp);
+    let p = run(&mut t, &v6(SERVER6, CLAT6, 0, &chain)).one().to_vec();
+    assert_eq!(p.len(), 20 + udp.len());
+    assert_eq!(usize::from(u16::from_be_bytes([p[2], p[3]])), 20 + udp.len(), "payload - 8 - 8 + 20");
+    assert_eq!(p[9], 17);
+    assert_eq!(u16::from_be_bytes([p[4], p[5]]), 0x1234);
+    assert_eq!(u16::from_be_bytes([p[6], p[7]]), 0, "DF clear, MF clear, offset 0");
+    assert_v4_ok(&p);
+}
+
+#[test]
+fn rfc7915_5_2_rfc4884_extension_length_adjusted() {
+    let mut t = xlat();
+    let mut orig = v6(CLAT6, SERVER6, 17, &udp6(CLAT6, SERVER6, 1, 2, &[5; 60]));
+    orig.resize(128, 0); // RFC 4884: at least 128 bytes, in 64-bit words for ICMPv6
+    let ext = [0x20, 0, 0, 0, 0, 8, 1, 1, 0xde, 0xad, 0xbe, 0xef];
+    let mut body = orig.clone();
+    body.extend_from_slice(&ext);
+    let m = icmp6(SERVER6, CLAT6, 3, 0, [16, 0, 0, 0], &body); // length: 16 words of 8 bytes
+    let p = run(&mut t, &v6(SERVER6, CLAT6, 58, &m)).one().to_vec();
+    assert_eq!((p[20], p[21]), (11, 0));
+    let orig4 = usize::from(p[25]) * 4; // ICMPv4 length attribute, 32-bit words
+    assert!(orig4 >= 128, "at least 128 bytes of original datagram");
+    assert_eq!(&p[28 + orig4..], &ext, "extension carried after the padded datagram");
+    assert_eq!(p[28], 0x45, "quoted packet translated to IPv4");
+    assert_eq!(a4(&p, 28 + 12), CLAT4);
+    assert!(p[28 + 108..28 + orig4].iter().all(|b| *b == 0), "zero padding");
+    assert_v4_ok(&p);
+}
+
+#[test]
+fn rfc7915_5_3_icmpv6_error_quoting_icmpv6_error_dropped() {
+    let mut t = xlat();
+    let inner_err = icmp6_error_packet(SERVER6, 1, 4, [0; 4]);
+    let err = v6(SERVER6, CLAT6, 58, &icmp6(SERVER6, CLAT6, 1, 1, [0; 4], &inner_err));
+    assert_eq!(run(&mut t, &err).action, Err(DropReason::IcmpErrorInError));
+}
+
+#[test]
+fn rfc7915_5_4_no_icmpv6_error_about_an_icmpv6_error() {
+    let mut t = xlat();
+    let mut err = icmp6_error_packet(SERVER6, 1, 4, [0; 4]);
+    err[7] = 1; // Hop Limit runs out at the translator
+    assert_eq!(run(&mut t, &err).action, Err(DropReason::HopLimitExceeded));
+    assert_eq!(t.counters().icmp6_errors_sent, 0);
+}
+
+#[test]
+fn rfc7915_5_4_icmpv6_errors_can_be_disabled() {
+    let mut t = xlat_with(|c| c.send_icmp_errors = false);
+    let stranger: Ipv6Addr = "2001:db8:ffff::1".parse().unwrap();
+    let input = v6(stranger, CLAT6, 17, &udp6(stranger, CLAT6, 1, 2, b"x"));
+    assert_eq!(run(&mut t, &input).action, Err(DropReason::SourceUnmappable));
+    assert_eq!(t.counters().icmp6_errors_sent, 0);
+}
+
+#[test]
+fn rfc7915_5_5_unknown_transport_forwarded_unchanged() {
+    let mut t = xlat();
+    for proto in [47u8, 132, 253] {
+        let payload = b"opaque transport bytes, not parsed";
+        let p = run(&mut t, &v6(SERVER6, CLAT6, proto, payload)).one().to_vec();
+        assert_eq!(p[9], proto, "Protocol copied");
+        assert_eq!(&p[20..], &payload[..], "payload unchanged");
+        assert_eq!(inet(&p[..20], 0), 0, "IPv4 header checksum");
+        assert_eq!(usize::from(u16::from_be_bytes([p[2], p[3]])), p.len());
+    }
+}
+
+#[test]
+fn rfc6052_2_2_suffix_bits_ignored_when_received() {
+    let prefix: crate::rfc6052::Prefix = "2001:db8:100::/40".parse().unwrap();
+    let mut b = prefix.embed(SERVER4).octets();
+    b[10..].copy_from_slice(&[0xab, 0xcd, 0xef, 0x01, 0x23, 0x45]); // non-zero suffix
+    let dst = Ipv6Addr::from(b);
+    assert_eq!(prefix.extract(&dst), Some(SERVER4));
+    // End to end: the packet is translated as if the suffix were zero.
+    let mut t = xlat_with(|c| c.pool6 = Some(prefix));
+    let p = run(&mut t, &v6(CLAT6, dst, 17, &udp6(CLAT6, dst, 1, 2, b"x"))).one().to_vec();
+    assert_eq!(a4(&p, 16), SERVER4);
+    assert_v4_ok(&p);
+}
+
+#[test]
+fn rfc7757_3_2_omitted_prefix_length_means_host_mapping() {
+    let e: rfc7757::Entry = "192.0.2.1=2001:db8:aaaa::".parse().unwrap();
+    assert_eq!((e.v4().prefix(), e.v6().prefix()), (32, 128));
+    let table = rfc7757::Table::new([e]).unwrap();
+    assert_eq!(table.v4_to_v6(Ipv4Addr::new(192, 0, 2, 1)), Some("2001:db8:aaaa::".parse().unwrap()));
+    assert_eq!(table.v4_to_v6(Ipv4Addr::new(192, 0, 2, 2)), None);
+}
+
+#[test]
+fn rfc7757_3_2_ipv4_suffix_longer_than_ipv6_suffix_rejected() {
+    // 8 IPv4 suffix bits cannot be carried in 4 IPv6 suffix bits, 32 not in 16.
+    assert!("192.0.2.0/24=2001:db8::10/124".parse::<rfc7757::Entry>().is_err());
+    assert!("0.0.0.0/0=2001:db8::/112".parse::<rfc7757::Entry>().is_err());
+}

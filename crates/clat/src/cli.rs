@@ -1,0 +1,67 @@
+//! The command line: subcommands, their arguments, and how failures map to
+//! one stderr line and an exit code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use xlat_config::{TranslatorArgs, EXIT_CONFIG_ERROR};
+
+/// Exit code of an environment failure (file not found, bad capture).
+const EXIT_FAILURE: u8 = 1;
+
+/// 464XLAT customer-side translator (CLAT, RFC 6877).
+#[derive(Debug, clap::Parser)]
+#[command(name = "clat", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Subcommands (`run`, the daemon, will join `translate`).
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Translate a capture file offline: every IP packet of IN goes through
+    /// one translator; what it emits is written to OUT (raw-IP pcap)
+    Translate(TranslateArgs),
+}
+
+/// Arguments of `clat translate`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct TranslateArgs {
+    /// Input capture: pcap or pcapng; link types raw IP, IPv4, IPv6,
+    /// Ethernet (802.1Q/802.1ad tags), Linux cooked v1/v2, BSD loopback
+    #[arg(long = "in", value_name = "IN.pcap")]
+    pub(crate) input: PathBuf,
+
+    /// Output capture (pcap, link type RAW), one record per emitted packet
+    /// with the timestamp of the input packet
+    #[arg(long = "out", value_name = "OUT.pcap")]
+    pub(crate) output: PathBuf,
+
+    /// Print only the final summary, not one line per packet
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+
+    /// Translator settings.
+    #[command(flatten)]
+    pub(crate) translator: TranslatorArgs,
+}
+
+/// Reports a configuration error as one line; exit code 2.
+pub(crate) fn config_error(e: &xlat_config::Error) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(EXIT_CONFIG_ERROR)
+}
+
+/// Reports an environment failure as one line (the context chain joined
+/// by ": "); exit code 1.
+pub(crate) fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
