@@ -24,6 +24,9 @@ pub const HEADROOM: usize = VNET_HDR_LEN;
 /// what [`Translator::translate`] needs for its output).
 pub const WORKER_BUF_LEN: usize = HEADROOM + OUT_BUF_LEN;
 
+/// How often an idle worker calls [`PacketProcessor::on_tick`].
+pub const TICK: std::time::Duration = std::time::Duration::from_millis(250);
+
 // tun-rs reads and writes virtio-net headers of its own size; they must agree.
 const _: () = assert!(VNET_HDR_LEN == tun_rs::VIRTIO_NET_HDR_LEN);
 
@@ -66,11 +69,20 @@ impl Processed {
 /// (at least [`OUT_BUF_LEN`] bytes) and says what to send. No I/O; should
 /// not allocate.
 pub trait PacketProcessor {
+    /// Called about every [`TICK`] while the worker waits for packets, so a
+    /// processor can publish counters or pick up new configuration when the
+    /// link is idle. Default: nothing.
+    fn on_tick(&mut self) {}
+
     /// Processes one packet.
     fn process(&mut self, input: &[u8], out: &mut [u8]) -> Processed;
 }
 
 impl<P: PacketProcessor + ?Sized> PacketProcessor for &mut P {
+    fn on_tick(&mut self) {
+        (**self).on_tick();
+    }
+
     fn process(&mut self, input: &[u8], out: &mut [u8]) -> Processed {
         (**self).process(input, out)
     }
@@ -240,6 +252,8 @@ pub async fn run_worker<I: PacketIo, P: PacketProcessor>(
     let mut tx = vec![0u8; WORKER_BUF_LEN].into_boxed_slice();
     let rx = &mut rx[HEADROOM..];
     let tx = &mut tx[HEADROOM..];
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     loop {
         if stop_pending(&mut shutdown) {
@@ -252,6 +266,10 @@ pub async fn run_worker<I: PacketIo, P: PacketProcessor>(
             biased;
             r = io.recv(rx) => r,
             () = stop_requested(&mut shutdown) => return Ok(()),
+            _ = tick.tick() => {
+                processor.on_tick();
+                continue;
+            }
         };
         let n = match received {
             Ok(n) => n,
