@@ -101,6 +101,11 @@ pub struct TranslatorArgs {
     /// bytes; auto: fit mtu-v6 and mtu-v4 [default: off]
     #[arg(long, env = "XLAT_MSS_CLAMP", value_name = "off|auto|BYTES")]
     pub mss_clamp: Option<String>,
+
+    /// A daemon's default for `mss-clamp` when no source sets it: `true`
+    /// means `auto` (the CLAT), `false` means off. Not a flag.
+    #[arg(skip)]
+    pub mss_default_auto: bool,
 }
 
 impl TranslatorArgs {
@@ -165,6 +170,7 @@ impl TranslatorArgs {
         cfg.eam_hairpin = switch(setting::EAM_HAIRPIN, &self.eam_hairpin, file.eam_hairpin, cfg.eam_hairpin)?;
         let mss_file = file.mss_clamp.as_ref().map(MssValue::to_text);
         cfg.mss_clamp = match m.pick(setting::MSS_CLAMP, cli(&self.mss_clamp), mss_file, setting::mss_clamp)? {
+            None if self.mss_default_auto && cfg.mtu_v6 >= IPV6_MIN_MTU => Some(cfg.default_mss()),
             None | Some(MssClamp::Off) => None,
             Some(MssClamp::Bytes(n)) => Some(n),
             // Below the minimum MTU, `validate` rejects the MTU itself.

@@ -43,11 +43,11 @@ pub enum Error {
     },
     /// The configuration file is not valid TOML, has an unknown key or a
     /// value of the wrong type.
-    #[error("config file {}: line {line}: {message}", path.display())]
+    #[error("config file {}: {}{message}", path.display(), if *line > 0 { format!("line {line}: ") } else { String::new() })]
     ParseFile {
         /// The file.
         path: PathBuf,
-        /// 1-based line of the error.
+        /// 1-based line of the error (0: unknown).
         line: usize,
         /// The parser's message (newlines folded into spaces).
         message: String,

@@ -36,6 +36,7 @@ pub mod setting;
 
 pub use args::TranslatorArgs;
 pub use error::{Error, Origin};
+pub use file::load_section;
 pub use setting::Setting;
 
 /// Process exit code for a configuration error (the code `clap` uses for
