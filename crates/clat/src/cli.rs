@@ -18,12 +18,15 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
-/// Subcommands (`run`, the daemon, will join `translate`).
+/// Subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
+    /// Run the CLAT daemon: translate between the TUN and the network until
+    /// SIGTERM (SIGHUP reloads the configuration file)
+    Run(Box<crate::run::settings::RunArgs>),
     /// Translate a capture file offline: every IP packet of IN goes through
     /// one translator; what it emits is written to OUT (raw-IP pcap)
-    Translate(TranslateArgs),
+    Translate(Box<TranslateArgs>),
 }
 
 /// Arguments of `clat translate`.

@@ -1,6 +1,7 @@
 //! `clat`: the customer-side translator (CLAT) of 464XLAT (RFC 6877).
 //!
 //! Subcommands:
+//! - `run`: the CLAT daemon on a TUN device (see `run`).
 //! - `translate`: offline translation of a capture file (pcap or pcapng in,
 //!   raw-IP pcap out), with a per-packet summary.
 //!
@@ -14,6 +15,7 @@ mod capture;
 mod cli;
 mod describe;
 mod link;
+mod run;
 mod translate;
 
 use std::process::ExitCode;
@@ -23,6 +25,10 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.command {
+        cli::Command::Run(args) => match args.resolve() {
+            Ok(settings) => cli::report(run::run(*args, settings)),
+            Err(e) => cli::config_error(&e),
+        },
         cli::Command::Translate(args) => match args.translator.resolve() {
             Ok(cfg) => cli::report(translate::run(&args, cfg)),
             Err(e) => cli::config_error(&e),

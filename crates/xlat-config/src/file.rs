@@ -74,6 +74,26 @@ impl FileSettings {
     }
 }
 
+/// Reads the `[name]` table of the TOML file at `path` into `T` (a role's
+/// daemon settings, keys spelled like its long flags). A missing table is
+/// `T::default()`; unknown keys are errors if `T` denies them.
+pub fn load_section<T: serde::de::DeserializeOwned + Default>(path: &Path, name: &str) -> Result<T, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile { path: path.to_owned(), source })?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e: toml::de::Error| Error::ParseFile {
+        path: path.to_owned(),
+        line: 0,
+        message: e.message().split_whitespace().collect::<Vec<_>>().join(" "),
+    })?;
+    match table.get(name) {
+        None => Ok(T::default()),
+        Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| Error::ParseFile {
+            path: path.to_owned(),
+            line: 0,
+            message: format!("[{name}]: {}", e.message().split_whitespace().collect::<Vec<_>>().join(" ")),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,25 +128,5 @@ mod tests {
         let (line, message) = FileSettings::parse("\n\nmtu-v6 = \"big\"\n").unwrap_err();
         assert_eq!(line, 3);
         assert!(message.contains("u16") || message.contains("integer"), "{message}");
-    }
-}
-
-/// Reads the `[name]` table of the TOML file at `path` into `T` (a role's
-/// daemon settings, keys spelled like its long flags). A missing table is
-/// `T::default()`; unknown keys are errors if `T` denies them.
-pub fn load_section<T: serde::de::DeserializeOwned + Default>(path: &Path, name: &str) -> Result<T, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile { path: path.to_owned(), source })?;
-    let table: toml::Table = toml::from_str(&text).map_err(|e: toml::de::Error| Error::ParseFile {
-        path: path.to_owned(),
-        line: 0,
-        message: e.message().split_whitespace().collect::<Vec<_>>().join(" "),
-    })?;
-    match table.get(name) {
-        None => Ok(T::default()),
-        Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| Error::ParseFile {
-            path: path.to_owned(),
-            line: 0,
-            message: format!("[{name}]: {}", e.message().split_whitespace().collect::<Vec<_>>().join(" ")),
-        }),
     }
 }

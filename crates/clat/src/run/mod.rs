@@ -1,0 +1,198 @@
+//! `clat run`: the CLAT daemon (RFC 6877 §6.3) as it runs in a RouterOS
+//! container. The router sends LAN IPv4 to the container; the container's
+//! kernel routes it into our TUN; each worker translates (xlat-core) and
+//! writes the IPv6 packet back; the kernel forwards it to the router. The
+//! reverse for replies.
+//!
+//! Lifecycle: validate settings (exit 2 on a bad one) -> open the TUN ->
+//! forwarding and routes (unless `--no-configure`) -> `/metrics` -> workers
+//! -> PLAT prefix (static or discovery) -> signals: SIGHUP reloads the
+//! configuration file atomically, SIGTERM/SIGINT stop cleanly, remove the
+//! routes and exit 0.
+
+mod metrics;
+mod netcfg;
+mod prefix;
+pub(crate) mod settings;
+mod worker;
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+use xlat_core::{Counters, Resolved};
+use xlat_tun::{IoCounters, TunConfig};
+
+use metrics::{Metrics, PrefixStatus};
+use settings::{LogFormat, PlatPrefix, RunArgs, RunSettings};
+
+/// Installs the log subscriber: stdout, text or JSON, `RUST_LOG` filter
+/// (default `info`).
+pub(crate) fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stdout);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// Runs the daemon until SIGTERM/SIGINT.
+pub(crate) fn run(args: RunArgs, settings: RunSettings) -> anyhow::Result<()> {
+    init_logging(settings.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(usize::from(settings.workers) + 1)
+        .thread_name("clat")
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(daemon(args, settings))
+}
+
+async fn daemon(args: RunArgs, s: RunSettings) -> anyhow::Result<()> {
+    let plat = match s.plat {
+        PlatPrefix::Static(p) => p.to_string(),
+        PlatPrefix::Auto => "auto".into(),
+    };
+    let eam: Vec<String> = s.translator.eam.entries().map(ToString::to_string).collect();
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        tun = %s.tun_name, tun_mtu = s.tun_mtu, plat_prefix = %plat, eam = ?eam,
+        clat_ipv4 = %s.clat_ipv4, clat_ipv6 = ?s.clat_ipv6.map(|a| a.to_string()),
+        mtu_v6 = s.translator.mtu_v6, mtu_v4 = s.translator.mtu_v4,
+        lowest_ipv6_mtu = s.translator.lowest_ipv6_mtu, mss_clamp = ?s.translator.mss_clamp,
+        routes_v4 = ?s.routes_v4.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        configure = s.configure, workers = s.workers,
+        metrics = ?s.metrics_listen.map(|a| a.to_string()),
+        "clat starting"
+    );
+
+    let tun_cfg = TunConfig { name: s.tun_name.clone(), mtu: s.tun_mtu, queues: usize::from(s.workers), offload: false };
+    let tun = xlat_tun::open(&tun_cfg).with_context(|| format!("cannot create TUN {}", s.tun_name))?;
+    let ifindex = tun.if_index();
+
+    let mut routes = None;
+    if s.configure {
+        netcfg::enable_forwarding()?;
+        let v4 = netcfg::expand_default(&s.routes_v4);
+        let v6 = s.clat_v6_prefixes();
+        routes = Some(netcfg::install(ifindex, &v4, &v6).await?);
+        tracing::info!(tun = %s.tun_name, v4 = ?v4.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            v6 = ?v6.iter().map(ToString::to_string).collect::<Vec<_>>(), "routes into the TUN installed");
+    }
+    serve(&args, &s, tun, routes).await
+}
+
+async fn serve(
+    args: &RunArgs,
+    s: &RunSettings,
+    tun: xlat_tun::TunDevice,
+    mut routes: Option<netcfg::Installed>,
+) -> anyhow::Result<()> {
+    let io = IoCounters::new();
+    let published: Vec<Arc<Mutex<Counters>>> =
+        (0..s.workers).map(|_| Arc::new(Mutex::new(Counters::default()))).collect();
+    let metrics = Arc::new(Metrics {
+        workers: published.clone(),
+        io: Arc::clone(&io),
+        prefix: Mutex::new(PrefixStatus { current: None, source: "none", changes: 0 }),
+        reloads: Mutex::new(0),
+    });
+    let _endpoint = match s.metrics_listen {
+        Some(addr) => Some(metrics::serve(addr, Arc::clone(&metrics))?),
+        None => None,
+    };
+
+    let initial: Resolved = s.translator.clone().validate()?;
+    let (config_tx, config_rx) = watch::channel::<Option<Arc<Resolved>>>(None);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut workers = tokio::task::JoinSet::new();
+    for (queue, slot) in tun.into_queues().into_iter().zip(published) {
+        let proc = worker::ClatWorker::new(config_rx.clone(), slot, initial.clone());
+        workers.spawn(xlat_tun::run_worker(queue, proc, stop_rx.clone(), Arc::clone(&io)));
+    }
+
+    let ctx = prefix::PrefixCtx { base: s.translator.clone(), config_tx, metrics: Arc::clone(&metrics) };
+    let mut discovery = None;
+    match s.plat {
+        PlatPrefix::Static(p) => {
+            ctx.apply(Some(p), "static");
+        }
+        PlatPrefix::Auto => {
+            let (ra, dns) = (s.ra_interface.clone(), s.dns_server);
+            let ctx = prefix::PrefixCtx { base: ctx.base.clone(), config_tx: ctx.config_tx.clone(), metrics: Arc::clone(&metrics) };
+            discovery = Some(tokio::spawn(prefix::discover(ctx, ra, dns, stop_rx.clone())));
+        }
+    }
+    tracing::info!(workers = s.workers, "clat running");
+
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    let outcome = loop {
+        tokio::select! {
+            _ = term.recv() => break Ok("SIGTERM"),
+            _ = int.recv() => break Ok("SIGINT"),
+            _ = hup.recv() => reload(args, s, &ctx, &metrics),
+            Some(done) = workers.join_next() => {
+                break Err(match done {
+                    Ok(Ok(())) => anyhow::anyhow!("a worker stopped unexpectedly"),
+                    Ok(Err(e)) => anyhow::Error::new(e).context("TUN read failed"),
+                    Err(e) => anyhow::Error::new(e).context("worker panicked"),
+                });
+            }
+        }
+    };
+    // Routes first, while the TUN still exists; then the workers, whose
+    // queues hold the device.
+    if let Some(r) = routes.as_mut() {
+        r.remove().await;
+        tracing::info!("routes removed");
+    }
+    let _ = stop_tx.send(true);
+    while workers.join_next().await.is_some() {}
+    if let Some(d) = discovery {
+        d.abort();
+    }
+    let c = metrics.counters();
+    match outcome {
+        Ok(sig) => {
+            tracing::info!(signal = sig, v4_to_v6 = c.v4_to_v6_packets, v6_to_v4 = c.v6_to_v4_packets,
+                dropped = c.drops.iter().sum::<u64>(), "clat stopping");
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// SIGHUP: re-read the configuration file and swap the translator
+/// configuration atomically (EAM table, prefix, knobs). Settings that need
+/// a restart (TUN, routes, workers) are reported, not applied.
+fn reload(args: &RunArgs, old: &RunSettings, ctx: &prefix::PrefixCtx, metrics: &Metrics) {
+    let new = match args.resolve() {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!(error = %e, "reload rejected; keeping the running configuration");
+            return;
+        }
+    };
+    if new.tun_name != old.tun_name || new.workers != old.workers || new.routes_v4 != old.routes_v4 {
+        tracing::warn!("tun-name, workers and routes-v4 changes need a restart; not applied");
+    }
+    // Keep a discovered prefix when the new configuration still says auto.
+    let current = metrics.prefix.lock().ok().and_then(|p| p.current);
+    let (prefix, source) = match new.plat {
+        PlatPrefix::Static(p) => (Some(p), "static"),
+        PlatPrefix::Auto => (current, "auto"),
+    };
+    let ctx2 = prefix::PrefixCtx { base: new.translator.clone(), config_tx: ctx.config_tx.clone(), metrics: Arc::clone(&ctx.metrics) };
+    if ctx2.apply(prefix, source) {
+        if let Ok(mut r) = metrics.reloads.lock() {
+            *r += 1;
+        }
+        tracing::info!(eam = new.translator.eam.len(), prefix = ?prefix.map(|p| p.to_string()), "configuration reloaded");
+    }
+}

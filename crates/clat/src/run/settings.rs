@@ -1,0 +1,310 @@
+//! `clat run` settings: the daemon's own (TUN, PLAT prefix, CLAT addresses,
+//! routes, metrics, logging) on top of the translator settings, with the
+//! same convention: flag > `XLAT_*` env > `[clat]` table of the `--config`
+//! file > default, and one-line errors naming the setting.
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
+
+use ipnetwork::{Ipv4Network, Ipv6Network};
+use serde::Deserialize;
+use xlat_config::{Error, Origin, Setting, TranslatorArgs};
+use xlat_core::rfc6052::Prefix;
+use xlat_core::rfc7757::{Entry, Table};
+use xlat_core::Config;
+
+/// RFC 7335: the IPv4 service continuity prefix; .1 is the customary CLAT
+/// address when the router NATs the LAN into one address.
+pub(crate) const DEFAULT_CLAT_IPV4: Ipv4Addr = Ipv4Addr::new(192, 0, 0, 1);
+const DEFAULT_TUN_NAME: &str = "clat";
+const DEFAULT_TUN_MTU: u16 = 1500;
+const DEFAULT_METRICS: &str = "[::]:9464";
+const MAX_WORKERS: u16 = 64;
+const IFNAMSIZ: usize = 15;
+
+macro_rules! setting {
+    ($name:ident, $key:literal, $env:literal) => {
+        const $name: Setting = Setting { key: $key, env: $env };
+    };
+}
+setting!(TUN_NAME, "tun-name", "XLAT_TUN_NAME");
+setting!(TUN_MTU, "tun-mtu", "XLAT_TUN_MTU");
+setting!(PLAT_PREFIX, "plat-prefix", "XLAT_PLAT_PREFIX");
+setting!(CLAT_IPV4, "clat-ipv4", "XLAT_CLAT_IPV4");
+setting!(CLAT_IPV6, "clat-ipv6", "XLAT_CLAT_IPV6");
+setting!(RA_INTERFACE, "ra-interface", "XLAT_RA_INTERFACE");
+setting!(DNS_SERVER, "dns-server", "XLAT_DNS_SERVER");
+setting!(ROUTES_V4, "routes-v4", "XLAT_ROUTES_V4");
+setting!(METRICS_LISTEN, "metrics-listen", "XLAT_METRICS_LISTEN");
+setting!(LOG_FORMAT, "log-format", "XLAT_LOG_FORMAT");
+setting!(WORKERS, "workers", "XLAT_WORKERS");
+
+/// Arguments of `clat run`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct RunArgs {
+    /// Name of the TUN device [default: clat]
+    #[arg(long, env = "XLAT_TUN_NAME", value_name = "NAME")]
+    pub(crate) tun_name: Option<String>,
+
+    /// MTU of the TUN device, at least 1280 [default: 1500]
+    #[arg(long, env = "XLAT_TUN_MTU", value_name = "BYTES")]
+    pub(crate) tun_mtu: Option<String>,
+
+    /// PLAT (NAT64) prefix, or `auto`: RFC 8781 PREF64 from Router
+    /// Advertisements, then RFC 7050 DNS discovery [default: pool6 if set,
+    /// else auto]
+    #[arg(long, env = "XLAT_PLAT_PREFIX", value_name = "PREFIX|auto")]
+    pub(crate) plat_prefix: Option<String>,
+
+    /// The CLAT's IPv4 address: the router NATs the LAN into it (RFC 6877
+    /// single-address mode) [default: 192.0.0.1]
+    #[arg(long, env = "XLAT_CLAT_IPV4", value_name = "ADDR")]
+    pub(crate) clat_ipv4: Option<String>,
+
+    /// The CLAT's IPv6 address, mapped to --clat-ipv4; omit it to map a LAN
+    /// prefix with --eam instead (no NAT44)
+    #[arg(long, env = "XLAT_CLAT_IPV6", value_name = "ADDR")]
+    pub(crate) clat_ipv6: Option<String>,
+
+    /// Interface to hear Router Advertisements on (plat-prefix auto)
+    /// [default: all]
+    #[arg(long, env = "XLAT_RA_INTERFACE", value_name = "IFNAME")]
+    pub(crate) ra_interface: Option<String>,
+
+    /// DNS server for RFC 7050 discovery [default: /etc/resolv.conf]
+    #[arg(long, env = "XLAT_DNS_SERVER", value_name = "ADDR[:PORT]")]
+    pub(crate) dns_server: Option<String>,
+
+    /// IPv4 destinations routed into the TUN (comma-separated)
+    /// [default: 0.0.0.0/0, installed as 0.0.0.0/1 + 128.0.0.0/1]
+    #[arg(long, env = "XLAT_ROUTES_V4", value_name = "PREFIX,...")]
+    pub(crate) routes_v4: Option<String>,
+
+    /// Do not touch sysctls or routes: the host configures the namespace
+    #[arg(long, env = "XLAT_NO_CONFIGURE")]
+    pub(crate) no_configure: bool,
+
+    /// Address of the /metrics and /healthz endpoint, or `off`
+    /// [default: [::]:9464]
+    #[arg(long, env = "XLAT_METRICS_LISTEN", value_name = "ADDR:PORT|off")]
+    pub(crate) metrics_listen: Option<String>,
+
+    /// Log format on stdout: text or json [default: text]
+    #[arg(long, env = "XLAT_LOG_FORMAT", value_name = "text|json")]
+    pub(crate) log_format: Option<String>,
+
+    /// Worker threads, one TUN queue each [default: 1]
+    #[arg(long, env = "XLAT_WORKERS", value_name = "N")]
+    pub(crate) workers: Option<String>,
+
+    /// Translator settings.
+    #[command(flatten)]
+    pub(crate) translator: TranslatorArgs,
+}
+
+/// The `[clat]` table of the configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RunFile {
+    tun_name: Option<String>,
+    tun_mtu: Option<u16>,
+    plat_prefix: Option<String>,
+    clat_ipv4: Option<String>,
+    clat_ipv6: Option<String>,
+    ra_interface: Option<String>,
+    dns_server: Option<String>,
+    routes_v4: Option<Vec<String>>,
+    configure: Option<bool>,
+    metrics_listen: Option<String>,
+    log_format: Option<String>,
+    workers: Option<u16>,
+}
+
+/// Where the PLAT prefix comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PlatPrefix {
+    /// Configured.
+    Static(Prefix),
+    /// Discovered (RFC 8781, then RFC 7050).
+    Auto,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything `clat run` needs, validated.
+#[derive(Debug, Clone)]
+pub(crate) struct RunSettings {
+    pub(crate) tun_name: String,
+    pub(crate) tun_mtu: u16,
+    pub(crate) plat: PlatPrefix,
+    pub(crate) clat_ipv4: Ipv4Addr,
+    pub(crate) clat_ipv6: Option<Ipv6Addr>,
+    pub(crate) ra_interface: Option<String>,
+    pub(crate) dns_server: Option<SocketAddr>,
+    pub(crate) routes_v4: Vec<Ipv4Network>,
+    pub(crate) configure: bool,
+    pub(crate) metrics_listen: Option<SocketAddr>,
+    pub(crate) log_format: LogFormat,
+    pub(crate) workers: u16,
+    /// Translator configuration without the PLAT prefix when it is `auto`.
+    pub(crate) translator: Config,
+}
+
+impl RunSettings {
+    /// IPv6 prefixes that belong to the CLAT side (routed into the TUN).
+    pub(crate) fn clat_v6_prefixes(&self) -> Vec<Ipv6Network> {
+        self.translator.eam.entries().map(Entry::v6).collect()
+    }
+}
+
+impl RunArgs {
+    /// Merges flags/env, the `[clat]` file table and defaults; validates.
+    pub(crate) fn resolve(&self) -> Result<RunSettings, Error> {
+        let file: RunFile = match &self.translator.config {
+            Some(path) => xlat_config::load_section(path, "clat")?,
+            None => RunFile::default(),
+        };
+        let path = self.translator.config.as_deref();
+        let pick = |s: Setting, cli: &Option<String>, file: Option<String>| pick(path, s, cli, file);
+
+        let tun_name = match pick(TUN_NAME, &self.tun_name, file.tun_name)? {
+            None => DEFAULT_TUN_NAME.to_owned(),
+            Some((v, o)) => check(TUN_NAME, o, &v, |v| {
+                (!v.is_empty() && v.len() <= IFNAMSIZ && v.bytes().all(|b| b.is_ascii_graphic() && b != b'/'))
+                    .then(|| v.to_owned())
+                    .ok_or("an interface name of 1 to 15 printable characters, no '/'")
+            })?,
+        };
+        let tun_mtu = parse_or(pick(TUN_MTU, &self.tun_mtu, file.tun_mtu.map(|v| v.to_string()))?, DEFAULT_TUN_MTU, |v| {
+            v.parse::<u16>().ok().filter(|m| *m >= xlat_core::config::IPV6_MIN_MTU).ok_or("an MTU of 1280 to 65535")
+        })?;
+        let clat_ipv4 = parse_or(pick(CLAT_IPV4, &self.clat_ipv4, file.clat_ipv4)?, DEFAULT_CLAT_IPV4, |v| {
+            v.parse().map_err(|_| "an IPv4 address, e.g. 192.0.0.1")
+        })?;
+        let clat_ipv6 = match pick(CLAT_IPV6, &self.clat_ipv6, file.clat_ipv6)? {
+            None => None,
+            Some((v, o)) => Some(check(CLAT_IPV6, o, &v, |v| {
+                v.parse::<Ipv6Addr>().map_err(|_| "an IPv6 address, e.g. 2001:db8:aaaa::1")
+            })?),
+        };
+        let ra_interface = pick(RA_INTERFACE, &self.ra_interface, file.ra_interface)?.map(|(v, _)| v);
+        let dns_server = match pick(DNS_SERVER, &self.dns_server, file.dns_server)? {
+            None => None,
+            Some((v, o)) => Some(check(DNS_SERVER, o, &v, |v| {
+                v.parse::<SocketAddr>()
+                    .or_else(|_| v.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+                    .map_err(|_| "an address with an optional port, e.g. 2001:db8::53 or [2001:db8::53]:5353")
+            })?),
+        };
+        let routes_file = file.routes_v4.map(|v| v.join(","));
+        let routes_v4 = parse_or(pick(ROUTES_V4, &self.routes_v4, routes_file)?, vec![Ipv4Network::new(Ipv4Addr::UNSPECIFIED, 0).expect("/0 is valid")], |v| {
+            v.split([',', ' ']).filter(|s| !s.is_empty()).map(|s| s.parse::<Ipv4Network>()).collect::<Result<Vec<_>, _>>()
+                .ok().filter(|r| r.iter().all(|n| n.network() == n.ip()))
+                .ok_or("comma-separated IPv4 prefixes without host bits, e.g. 0.0.0.0/0 or 198.51.100.0/24,203.0.113.0/24")
+        })?;
+        let configure = !self.no_configure && file.configure.unwrap_or(true);
+        let metrics_listen = match pick(METRICS_LISTEN, &self.metrics_listen, file.metrics_listen)? {
+            None => Some(DEFAULT_METRICS.parse().unwrap_or(SocketAddr::from(([0, 0, 0, 0], 9464)))),
+            Some((v, _)) if v == "off" => None,
+            Some((v, o)) => Some(check(METRICS_LISTEN, o, &v, |v| {
+                v.parse::<SocketAddr>().map_err(|_| "ADDR:PORT (e.g. [::]:9464 or 192.0.0.5:9464) or off")
+            })?),
+        };
+        let log_format = parse_or(pick(LOG_FORMAT, &self.log_format, file.log_format)?, LogFormat::Text, |v| match v {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err("text or json"),
+        })?;
+        let workers = parse_or(pick(WORKERS, &self.workers, file.workers.map(|v| v.to_string()))?, 1, |v| {
+            v.parse::<u16>().ok().filter(|n| (1..=MAX_WORKERS).contains(n)).ok_or("a number of workers from 1 to 64")
+        })?;
+
+        let mut targs = self.translator.clone();
+        targs.mss_default_auto = true;
+        let mut translator = targs.to_config()?;
+        let plat = match pick(PLAT_PREFIX, &self.plat_prefix, file.plat_prefix)? {
+            Some((v, _)) if v == "auto" => PlatPrefix::Auto,
+            Some((v, o)) => PlatPrefix::Static(check(PLAT_PREFIX, o, &v, |v| {
+                v.parse::<Prefix>().map_err(|_| "auto, or an RFC 6052 prefix of length 32, 40, 48, 56, 64 or 96, e.g. 64:ff9b::/96")
+            })?),
+            None => translator.pool6.map_or(PlatPrefix::Auto, PlatPrefix::Static),
+        };
+        translator.pool6 = match plat {
+            PlatPrefix::Static(p) => Some(p),
+            PlatPrefix::Auto => None,
+        };
+        if let Some(v6) = clat_ipv6 {
+            let entry = Entry::new(Ipv4Network::from(clat_ipv4), Ipv6Network::from(v6))?;
+            let mut entries: Vec<Entry> = translator.eam.entries().copied().collect();
+            entries.push(entry);
+            translator.eam = Table::new(entries)?;
+        }
+        if translator.eam.is_empty() {
+            return Err(Error::InvalidValue {
+                setting: CLAT_IPV6,
+                origin: Origin::CommandLine,
+                value: String::new(),
+                reason: "set --clat-ipv6 (one address, the router NATs the LAN into --clat-ipv4) or --eam (a LAN prefix mapped statelessly)".into(),
+            });
+        }
+        // Errors the CLAT originates come from its own IPv6 address.
+        if translator.ipv6_addr.is_none() {
+            translator.ipv6_addr = clat_ipv6.or_else(|| translator.eam.entries().next().map(|e| e.v6().network()));
+        }
+        // Validate now (the prefix may be absent in auto mode: EAM alone is valid).
+        translator.clone().validate()?;
+        Ok(RunSettings {
+            tun_name,
+            tun_mtu,
+            plat,
+            clat_ipv4,
+            clat_ipv6,
+            ra_interface,
+            dns_server,
+            routes_v4,
+            configure,
+            metrics_listen,
+            log_format,
+            workers,
+            translator,
+        })
+    }
+}
+
+/// The winning value of a setting (flag/env over file) and its origin.
+fn pick(path: Option<&Path>, _s: Setting, cli: &Option<String>, file: Option<String>) -> Result<Option<(String, Origin)>, Error> {
+    if let Some(v) = cli.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        return Ok(Some((v.to_owned(), Origin::CommandLine)));
+    }
+    Ok(file.map(|v| (v, path.map_or(Origin::CommandLine, |p| Origin::File(p.to_owned())))))
+}
+
+fn check<T>(setting: Setting, origin: Origin, v: &str, f: impl FnOnce(&str) -> Result<T, &'static str>) -> Result<T, Error> {
+    f(v).map_err(|reason| Error::InvalidValue { setting, origin, value: v.to_owned(), reason: reason.to_owned() })
+}
+
+fn parse_or<T>(v: Option<(String, Origin)>, default: T, f: impl FnOnce(&str) -> Result<T, &'static str>) -> Result<T, Error> {
+    match v {
+        None => Ok(default),
+        Some((v, o)) => {
+            // The setting name is recovered by the caller's closure message.
+            f(&v).map_err(|reason| Error::InvalidValue { setting: setting_of(reason), origin: o, value: v.clone(), reason: reason.to_owned() })
+        }
+    }
+}
+
+/// Maps a reason text back to its setting (each reason above is unique).
+fn setting_of(reason: &str) -> Setting {
+    match reason {
+        r if r.starts_with("an MTU") => TUN_MTU,
+        r if r.starts_with("an IPv4 address") => CLAT_IPV4,
+        r if r.starts_with("comma-separated") => ROUTES_V4,
+        r if r.starts_with("text or json") => LOG_FORMAT,
+        _ => WORKERS,
+    }
+}
