@@ -399,7 +399,7 @@ fn expect_translation(input: &[u8], outs: &[Vec<u8>]) -> &'static str {
             assert_eq!(o4.source, v4_of(h.source));
             assert_eq!(o4.destination, v4_of(h.destination));
             assert_eq!(o4.time_to_live, h.hop_limit - 1);
-            assert!(o4.dont_fragment, "RFC 7915 §5.1: DF set");
+            assert_eq!(o4.dont_fragment, o.len() > 1260, "RFC 7915 §5.1: DF set above 1260 bytes only");
             assert_eq!(p4.len(), payload.len());
             let expected = if next == IpNumber::IPV6_ICMP.0 { IpNumber::ICMP } else { IpNumber(next) };
             assert_eq!(o4.protocol, expected);
@@ -435,6 +435,9 @@ fn round_trip_restores_originals_except_ttl_minus_two() {
                 let Ip::V4 { h: got, payload: got_payload } = parse(o) else { panic!("IPv4 back") };
                 let mut want = h.clone();
                 want.time_to_live -= 2;
+                // RFC 7915 §5.1: a fresh Identification, DF by size.
+                want.identification = got.identification;
+                want.dont_fragment = usize::from(h.total_len) > 1260;
                 want.header_checksum = want.calc_header_checksum();
                 assert_eq!(got, want, "IPv4 header after a round trip");
                 let zero_udp = h.protocol == IpNumber::UDP && payload[6..8] == [0, 0];
@@ -669,7 +672,7 @@ fn bad_pool6_env_is_one_line_naming_the_setting() {
 fn bad_eam_flag_and_env_list_entry_are_one_line() {
     let out = scratch("unused.pcap");
     let flag = clat()
-        .args(["translate", "--pool6", "2001:db8:64::/96", "--eam", "192.0.0.1=2001:db8::/64", "--in"])
+        .args(["translate", "--pool6", "2001:db8:64::/96", "--eam", "192.0.2.0/24=2001:db8::/121", "--in"])
         .arg(sample())
         .arg("--out")
         .arg(&out)

@@ -82,11 +82,6 @@ pub struct TranslatorArgs {
     #[arg(long, env = "XLAT_COPY_TRAFFIC_CLASS", value_name = "true|false")]
     pub copy_traffic_class: Option<String>,
 
-    /// RFC 7915 §5.1: DF=0 and a fresh Identification for IPv4 packets of
-    /// 89..=1280 bytes [default: false]
-    #[arg(long, env = "XLAT_DF_OFF_SMALL_PACKETS", value_name = "true|false")]
-    pub df_off_small_packets: Option<String>,
-
     /// RFC 7915 §4.4/§5.4: send ICMP errors for packets the translator
     /// drops [default: true]
     #[arg(long, env = "XLAT_ICMP_ERRORS", value_name = "true|false")]
@@ -159,12 +154,6 @@ impl TranslatorArgs {
             &self.copy_traffic_class,
             file.copy_traffic_class,
             cfg.copy_traffic_class,
-        )?;
-        cfg.df_off_small_packets = switch(
-            setting::DF_OFF_SMALL_PACKETS,
-            &self.df_off_small_packets,
-            file.df_off_small_packets,
-            cfg.df_off_small_packets,
         )?;
         cfg.send_icmp_errors = switch(setting::ICMP_ERRORS, &self.icmp_errors, file.icmp_errors, cfg.send_icmp_errors)?;
         cfg.eam_hairpin = switch(setting::EAM_HAIRPIN, &self.eam_hairpin, file.eam_hairpin, cfg.eam_hairpin)?;
@@ -334,7 +323,6 @@ mod tests {
             udp_zero_checksum: _,
             wkp_strict: _,
             copy_traffic_class: _,
-            df_off_small_packets: _,
             send_icmp_errors: _,
             eam_hairpin: _,
             mss_clamp: _,

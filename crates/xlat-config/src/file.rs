@@ -24,7 +24,6 @@ pub(crate) struct FileSettings {
     pub(crate) udp_zero_checksum: Option<String>,
     pub(crate) wkp_strict: Option<bool>,
     pub(crate) copy_traffic_class: Option<bool>,
-    pub(crate) df_off_small_packets: Option<bool>,
     pub(crate) icmp_errors: Option<bool>,
     pub(crate) eam_hairpin: Option<bool>,
     pub(crate) mss_clamp: Option<MssValue>,

@@ -50,8 +50,6 @@ settings! {
     WKP_STRICT = "wkp-strict", "XLAT_WKP_STRICT";
     /// RFC 7915 §4.1/§5.1 Traffic Class copy.
     COPY_TRAFFIC_CLASS = "copy-traffic-class", "XLAT_COPY_TRAFFIC_CLASS";
-    /// RFC 7915 §5.1 DF=0 for small packets.
-    DF_OFF_SMALL_PACKETS = "df-off-small-packets", "XLAT_DF_OFF_SMALL_PACKETS";
     /// RFC 7915 §4.4/§5.4 translator-originated ICMP errors.
     ICMP_ERRORS = "icmp-errors", "XLAT_ICMP_ERRORS";
     /// RFC 7757 §4 hairpinning.

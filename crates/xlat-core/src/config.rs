@@ -47,14 +47,26 @@ pub enum ConfigError {
         /// Length.
         len: u8,
     },
+    /// pool6 sets bits 64..=71.
+    #[error("pool6 '{prefix}/96' sets bits 64-71 (the u octet), which RFC 6052 §2.2 requires to be zero")]
+    Pool6UOctet {
+        /// Prefix address.
+        prefix: Ipv6Addr,
+    },
+    /// The Well-Known Prefix with another length.
+    #[error("pool6 '64:ff9b::/{len}': the Well-Known Prefix is only valid as 64:ff9b::/96 (RFC 6052 §2.1); use 64:ff9b:1::/48 (RFC 8215) or your own prefix")]
+    Pool6WkpLength {
+        /// Length given.
+        len: u8,
+    },
     /// An EAM entry does not parse.
     #[error("eam '{value}' is not IPV4/LEN=IPV6/LEN, e.g. 192.0.0.1/32=2001:db8:1::c/128")]
     EamSyntax {
         /// The value given.
         value: String,
     },
-    /// EAM suffix lengths differ.
-    #[error("eam '{v4}={v6}': RFC 7757 needs equal suffix lengths (32-{} != 128-{})", v4.prefix(), v6.prefix())]
+    /// The IPv4 prefix has more suffix bits than the IPv6 prefix.
+    #[error("eam '{v4}={v6}': RFC 7757 §3.2 needs at least as many IPv6 suffix bits as IPv4 ones (32-{} > 128-{})", v4.prefix(), v6.prefix())]
     EamSuffixMismatch {
         /// IPv4 side.
         v4: Ipv4Network,
@@ -69,8 +81,8 @@ pub enum ConfigError {
         /// IPv6 side.
         v6: Ipv6Network,
     },
-    /// Two EAM entries overlap.
-    #[error("eam entries '{a}' and '{b}' overlap: remove one or make them disjoint")]
+    /// Two EAM entries have the same prefix on one side.
+    #[error("eam entries '{a}' and '{b}' map the same prefix: remove one")]
     EamOverlap {
         /// First entry.
         a: rfc7757::Entry,
@@ -160,9 +172,6 @@ pub struct Config {
     /// RFC 7915 §4.1/§5.1: copy TOS <-> Traffic Class (true, default) or
     /// zero it.
     pub copy_traffic_class: bool,
-    /// RFC 7915 §5.1 optional function: for IPv4 packets of 89..=1280 bytes
-    /// set DF=0 and generate an Identification (default off).
-    pub df_off_small_packets: bool,
     /// RFC 7915 §4.4/§5.4: send ICMP errors for discarded packets.
     pub send_icmp_errors: bool,
     /// RFC 7757 §4: hairpin IPv6 traffic addressed to EAM IPv4 space.
@@ -187,7 +196,6 @@ impl Default for Config {
             udp_zero_checksum: UdpZeroChecksum::default(),
             wkp_strict: true,
             copy_traffic_class: true,
-            df_off_small_packets: false,
             send_icmp_errors: true,
             eam_hairpin: true,
             mss_clamp: None,

@@ -35,6 +35,14 @@ impl Prefix {
         if bytes[whole..].iter().any(|b| *b != 0) {
             return Err(ConfigError::Pool6HostBits { prefix: addr, len });
         }
+        // §2.2: bits 64..=71 must be zero (only a /96 can carry them).
+        if bytes[U_OCTET] != 0 {
+            return Err(ConfigError::Pool6UOctet { prefix: addr });
+        }
+        // §2.1: the Well-Known Prefix exists only as a /96.
+        if addr == WELL_KNOWN_PREFIX && len != 96 {
+            return Err(ConfigError::Pool6WkpLength { len });
+        }
         Ok(Self { bytes, len })
     }
 
@@ -96,7 +104,6 @@ impl Prefix {
         }
         let b = v6.octets();
         let [p0, p1, p2, p3] = self.positions();
-        debug_assert!(!self.positions().contains(&U_OCTET));
         Some(Ipv4Addr::new(b[p0], b[p1], b[p2], b[p3]))
     }
 }
@@ -188,6 +195,8 @@ mod tests {
             assert!(Prefix::new("2001:db8::".parse().unwrap(), len).is_err(), "/{len}");
         }
         assert!("2001:db8::1/96".parse::<Prefix>().is_err(), "host bits");
+        assert!("2001:db8:0:0:100::/96".parse::<Prefix>().is_err(), "u octet set");
+        assert!("64:ff9b::/64".parse::<Prefix>().is_err(), "Well-Known Prefix only as /96");
         assert!("nonsense".parse::<Prefix>().is_err());
     }
 

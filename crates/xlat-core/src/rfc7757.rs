@@ -1,8 +1,10 @@
 //! RFC 7757: Explicit Address Mappings (EAM) for stateless translation.
 //!
-//! Each entry maps an IPv4 prefix onto an IPv6 prefix with the same number
-//! of suffix bits (§3.2). Lookups are longest-prefix match in either
-//! direction (§3.3) and take precedence over the RFC 6052 pool6 (§3.3).
+//! Each entry maps an IPv4 prefix onto an IPv6 prefix with at least as many
+//! suffix bits (§3.2); the IPv4 suffix follows the IPv6 prefix, padded with
+//! zeros (§3.3.1). Lookups are longest-prefix match in either direction
+//! (§3.3), so overlapping entries are allowed (§5: e.g. IVI with
+//! exceptions); EAM takes precedence over the RFC 6052 pool6 (§3.3).
 
 use core::net::{Ipv4Addr, Ipv6Addr};
 
@@ -18,12 +20,12 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// Validates an entry (RFC 7757 §3.2: suffix lengths must match; no host
-    /// bits after either prefix).
+    /// Validates an entry (RFC 7757 §3.2: the IPv4 prefix has no more suffix
+    /// bits than the IPv6 prefix; no host bits after either prefix).
     pub fn new(v4: Ipv4Network, v6: Ipv6Network) -> Result<Self, ConfigError> {
         let suffix4 = 32 - u32::from(v4.prefix());
         let suffix6 = 128 - u32::from(v6.prefix());
-        if suffix4 != suffix6 {
+        if suffix4 > suffix6 {
             return Err(ConfigError::EamSuffixMismatch { v4, v6 });
         }
         if v4.network() != v4.ip() || v6.network() != v6.ip() {
@@ -53,14 +55,23 @@ impl Entry {
         1u32.checked_shl(self.suffix_bits()).map_or(u32::MAX, |v| v - 1)
     }
 
-    fn map_4to6(&self, a: Ipv4Addr) -> Ipv6Addr {
-        let suffix = u128::from(u32::from(a) & self.suffix_mask());
-        Ipv6Addr::from(u128::from(self.v6.network()) | suffix)
+    /// Bits of zero padding after the IPv4 suffix in the IPv6 address.
+    fn padding(&self) -> u32 {
+        (128 - u32::from(self.v6.prefix())) - self.suffix_bits()
     }
 
+    /// §3.3.1: IPv6 prefix, then the IPv4 suffix, then zeros.
+    fn map_4to6(&self, a: Ipv4Addr) -> Ipv6Addr {
+        let suffix = u128::from(u32::from(a) & self.suffix_mask());
+        let shifted = suffix.checked_shl(self.padding()).unwrap_or(0);
+        Ipv6Addr::from(u128::from(self.v6.network()) | shifted)
+    }
+
+    /// §3.3.2: the IPv4 suffix is the bits right after the IPv6 prefix.
     fn map_6to4(&self, a: Ipv6Addr) -> Ipv4Addr {
-        // The suffix has at most 32 bits, so the truncation is exact.
-        let suffix = (u128::from(a) & u128::from(self.suffix_mask())) as u32;
+        let bits = u128::from(a).checked_shr(self.padding()).unwrap_or(0);
+        // Masked to at most 32 bits, so the truncation is exact.
+        let suffix = (bits & u128::from(self.suffix_mask())) as u32;
         Ipv4Addr::from(u32::from(self.v4.network()) | suffix)
     }
 }
@@ -91,13 +102,14 @@ pub struct Table {
 }
 
 impl Table {
-    /// Builds a table; overlapping prefixes on either side are rejected
-    /// because they would make the mapping ambiguous in one direction.
+    /// Builds a table. Overlapping entries are fine (longest prefix wins,
+    /// §3.3); the same prefix twice on either side is ambiguous and
+    /// rejected.
     pub fn new(entries: impl IntoIterator<Item = Entry>) -> Result<Self, ConfigError> {
         let mut by_v4: Vec<Entry> = entries.into_iter().collect();
         for (i, a) in by_v4.iter().enumerate() {
             for b in &by_v4[i + 1..] {
-                if a.v4.overlaps(b.v4) || a.v6.overlaps(b.v6) {
+                if a.v4 == b.v4 || a.v6 == b.v6 {
                     return Err(ConfigError::EamOverlap { a: *a, b: *b });
                 }
             }
@@ -154,9 +166,10 @@ mod tests {
     }
 
     #[test]
-    fn rfc7757_3_2_suffix_lengths_must_match() {
+    fn rfc7757_3_2_ipv6_suffix_at_least_ipv4_suffix() {
         assert!("192.0.2.0/24=2001:db8:1::/120".parse::<Entry>().is_ok());
-        assert!("192.0.2.0/24=2001:db8:1::/64".parse::<Entry>().is_err());
+        assert!("192.0.2.0/24=2001:db8:1::/64".parse::<Entry>().is_ok(), "longer IPv6 suffix is valid");
+        assert!("192.0.2.0/24=2001:db8:1::/121".parse::<Entry>().is_err(), "shorter IPv6 suffix");
         assert!("192.0.2.1/24=2001:db8:1::/120".parse::<Entry>().is_err(), "host bits");
         assert!("garbage".parse::<Entry>().is_err());
     }
@@ -177,8 +190,23 @@ mod tests {
     }
 
     #[test]
-    fn rfc7757_overlap_rejected() {
-        assert!(Table::new([e("192.0.2.0/24=2001:db8:a::/120"), e("192.0.2.0/25=2001:db8:b::/121")]).is_err());
+    fn rfc7757_5_overlapping_entries_longest_match_wins() {
+        let t = Table::new([e("192.0.2.0/24=2001:db8:a::/120"), e("192.0.2.0/25=2001:db8:b::/121")]).unwrap();
+        assert_eq!(t.v4_to_v6("192.0.2.1".parse().unwrap()), Some("2001:db8:b::1".parse().unwrap()));
+        assert_eq!(t.v4_to_v6("192.0.2.201".parse().unwrap()), Some("2001:db8:a::c9".parse().unwrap()));
+        assert!(
+            Table::new([e("192.0.2.0/24=2001:db8:a::/120"), e("192.0.2.0/24=2001:db8:b::/120")]).is_err(),
+            "same IPv4 prefix twice"
+        );
+    }
+
+    /// RFC 7757 §3.3 figure 1, row 4: 192.0.2.128/26 = 2001:db8:dddd::/64.
+    #[test]
+    fn rfc7757_3_3_1_longer_ipv6_suffix_padded_with_zeros() {
+        let t = Table::new([e("192.0.2.128/26=2001:db8:dddd::/64")]).unwrap();
+        let v6 = t.v4_to_v6("192.0.2.130".parse().unwrap()).unwrap();
+        assert_eq!(v6, "2001:db8:dddd:0:800::".parse::<Ipv6Addr>().unwrap(), "suffix 2 right after /64, then zeros");
+        assert_eq!(t.v6_to_v4(v6), Some("192.0.2.130".parse().unwrap()));
     }
 
     #[test]

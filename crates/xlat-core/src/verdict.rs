@@ -103,6 +103,12 @@ drop_reasons! {
     Ipv6BadPayloadLength => "ipv6_bad_payload_length",
     /// IPv6 extension header chain truncated, too long or malformed.
     Ipv6BadExtensionChain => "ipv6_bad_extension_chain",
+    /// AH, Mobility, HIP or Shim6 header (§5.1.1: cannot be translated).
+    Ipv6UntranslatableExtension => "ipv6_untranslatable_extension",
+    /// IPv6 source or destination never translated (unspecified, loopback, link-local, multicast).
+    Ipv6ReservedAddress => "ipv6_reserved_address",
+    /// IGMP (RFC 7915 §4.2: silently dropped).
+    Igmp => "igmp",
     /// Extension header after the Fragment header (cannot be removed without reassembly).
     Ipv6ExtensionAfterFragment => "ipv6_extension_after_fragment",
     /// TCP/UDP/ICMP header truncated in a first fragment or packet.

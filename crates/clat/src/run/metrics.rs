@@ -53,43 +53,75 @@ impl Metrics {
             }
         };
         let dir = |d: &str| format!("{{direction=\"{d}\"}}");
-        family("xlat_packets_total", "Packets translated, by direction.", "counter", &[
-            (dir("ipv4_to_ipv6"), c.v4_to_v6_packets),
-            (dir("ipv6_to_ipv4"), c.v6_to_v4_packets),
-        ]);
-        family("xlat_bytes_total", "Bytes of translated packets (as received), by direction.", "counter", &[
-            (dir("ipv4_to_ipv6"), c.v4_to_v6_bytes),
-            (dir("ipv6_to_ipv4"), c.v6_to_v4_bytes),
-        ]);
+        family(
+            "xlat_packets_total",
+            "Packets translated, by direction.",
+            "counter",
+            &[(dir("ipv4_to_ipv6"), c.v4_to_v6_packets), (dir("ipv6_to_ipv4"), c.v6_to_v4_packets)],
+        );
+        family(
+            "xlat_bytes_total",
+            "Bytes of translated packets (as received), by direction.",
+            "counter",
+            &[(dir("ipv4_to_ipv6"), c.v4_to_v6_bytes), (dir("ipv6_to_ipv4"), c.v6_to_v4_bytes)],
+        );
         let drops: Vec<(String, u64)> =
             DropReason::ALL.iter().map(|r| (format!("{{reason=\"{}\"}}", r.label()), c.drops(*r))).collect();
         family("xlat_drops_total", "Packets not translated, by reason.", "counter", &drops);
-        family("xlat_icmp_errors_sent_total", "ICMP errors the translator originated, by family.", "counter", &[
-            ("{family=\"ipv4\"}".into(), c.icmp4_errors_sent),
-            ("{family=\"ipv6\"}".into(), c.icmp6_errors_sent),
-        ]);
-        family("xlat_fragmented_total", "IPv4 packets split into IPv6 fragments.", "counter", &[(String::new(), c.fragmented)]);
-        family("xlat_hairpinned_total", "Packets hairpinned through EAM (RFC 7757).", "counter", &[(String::new(), c.hairpinned)]);
-        family("xlat_tun_packets_total", "Packets read from / written to the TUN.", "counter", &[
-            (dir("rx"), io.rx_packets),
-            (dir("tx"), io.tx_packets),
-        ]);
-        family("xlat_tun_bytes_total", "Bytes read from / written to the TUN.", "counter", &[
-            (dir("rx"), io.rx_bytes),
-            (dir("tx"), io.tx_bytes),
-        ]);
-        family("xlat_tun_errors_total", "TUN read / write errors.", "counter", &[
-            (dir("rx"), io.rx_errors),
-            (dir("tx"), io.tx_errors),
-        ]);
+        family(
+            "xlat_icmp_errors_sent_total",
+            "ICMP errors the translator originated, by family.",
+            "counter",
+            &[("{family=\"ipv4\"}".into(), c.icmp4_errors_sent), ("{family=\"ipv6\"}".into(), c.icmp6_errors_sent)],
+        );
+        family(
+            "xlat_fragmented_total",
+            "IPv4 packets split into IPv6 fragments.",
+            "counter",
+            &[(String::new(), c.fragmented)],
+        );
+        family(
+            "xlat_hairpinned_total",
+            "Packets hairpinned through EAM (RFC 7757).",
+            "counter",
+            &[(String::new(), c.hairpinned)],
+        );
+        family(
+            "xlat_tun_packets_total",
+            "Packets read from / written to the TUN.",
+            "counter",
+            &[(dir("rx"), io.rx_packets), (dir("tx"), io.tx_packets)],
+        );
+        family(
+            "xlat_tun_bytes_total",
+            "Bytes read from / written to the TUN.",
+            "counter",
+            &[(dir("rx"), io.rx_bytes), (dir("tx"), io.tx_bytes)],
+        );
+        family(
+            "xlat_tun_errors_total",
+            "TUN read / write errors.",
+            "counter",
+            &[(dir("rx"), io.rx_errors), (dir("tx"), io.tx_errors)],
+        );
         let info = match prefix.current {
             Some(p) => vec![(format!("{{prefix=\"{p}\",source=\"{}\"}}", prefix.source), 1)],
             None => vec![("{prefix=\"\",source=\"none\"}".into(), 0)],
         };
         family("xlat_plat_prefix_info", "The PLAT prefix in use and its source (1 when known).", "gauge", &info);
-        family("xlat_plat_prefix_changes_total", "Times the PLAT prefix changed.", "counter", &[(String::new(), prefix.changes)]);
+        family(
+            "xlat_plat_prefix_changes_total",
+            "Times the PLAT prefix changed.",
+            "counter",
+            &[(String::new(), prefix.changes)],
+        );
         let reloads = self.reloads.lock().map(|r| *r).unwrap_or(0);
-        family("xlat_config_reloads_total", "Successful configuration reloads (SIGHUP).", "counter", &[(String::new(), reloads)]);
+        family(
+            "xlat_config_reloads_total",
+            "Successful configuration reloads (SIGHUP).",
+            "counter",
+            &[(String::new(), reloads)],
+        );
         s
     }
 

@@ -70,7 +70,8 @@ async fn daemon(args: RunArgs, s: RunSettings) -> anyhow::Result<()> {
         "clat starting"
     );
 
-    let tun_cfg = TunConfig { name: s.tun_name.clone(), mtu: s.tun_mtu, queues: usize::from(s.workers), offload: false };
+    let tun_cfg =
+        TunConfig { name: s.tun_name.clone(), mtu: s.tun_mtu, queues: usize::from(s.workers), offload: false };
     let tun = xlat_tun::open(&tun_cfg).with_context(|| format!("cannot create TUN {}", s.tun_name))?;
     let ifindex = tun.if_index();
 
@@ -123,7 +124,11 @@ async fn serve(
         }
         PlatPrefix::Auto => {
             let (ra, dns) = (s.ra_interface.clone(), s.dns_server);
-            let ctx = prefix::PrefixCtx { base: ctx.base.clone(), config_tx: ctx.config_tx.clone(), metrics: Arc::clone(&metrics) };
+            let ctx = prefix::PrefixCtx {
+                base: ctx.base.clone(),
+                config_tx: ctx.config_tx.clone(),
+                metrics: Arc::clone(&metrics),
+            };
             discovery = Some(tokio::spawn(prefix::discover(ctx, ra, dns, stop_rx.clone())));
         }
     }
@@ -160,8 +165,13 @@ async fn serve(
     let c = metrics.counters();
     match outcome {
         Ok(sig) => {
-            tracing::info!(signal = sig, v4_to_v6 = c.v4_to_v6_packets, v6_to_v4 = c.v6_to_v4_packets,
-                dropped = c.drops.iter().sum::<u64>(), "clat stopping");
+            tracing::info!(
+                signal = sig,
+                v4_to_v6 = c.v4_to_v6_packets,
+                v6_to_v4 = c.v6_to_v4_packets,
+                dropped = c.drops.iter().sum::<u64>(),
+                "clat stopping"
+            );
             Ok(())
         }
         Err(e) => Err(e),
@@ -188,7 +198,11 @@ fn reload(args: &RunArgs, old: &RunSettings, ctx: &prefix::PrefixCtx, metrics: &
         PlatPrefix::Static(p) => (Some(p), "static"),
         PlatPrefix::Auto => (current, "auto"),
     };
-    let ctx2 = prefix::PrefixCtx { base: new.translator.clone(), config_tx: ctx.config_tx.clone(), metrics: Arc::clone(&ctx.metrics) };
+    let ctx2 = prefix::PrefixCtx {
+        base: new.translator.clone(),
+        config_tx: ctx.config_tx.clone(),
+        metrics: Arc::clone(&ctx.metrics),
+    };
     if ctx2.apply(prefix, source) {
         if let Ok(mut r) = metrics.reloads.lock() {
             *r += 1;

@@ -64,7 +64,9 @@ fn on_transition(ctx: &PrefixCtx, t: Transition) {
     match (t.old, t.new) {
         (None, Some((p, s))) => tracing::info!(prefix = %p, source = %s, "PLAT prefix learned"),
         (Some((o, _)), Some((p, s))) => tracing::warn!(old = %o, prefix = %p, source = %s, "PLAT prefix changed"),
-        (Some((o, _)), None) => tracing::warn!(old = %o, "PLAT prefix expired: IPv4 now answered with ICMP unreachable"),
+        (Some((o, _)), None) => {
+            tracing::warn!(old = %o, "PLAT prefix expired: IPv4 now answered with ICMP unreachable")
+        }
         (None, None) => {}
     }
     ctx.apply(new, source);

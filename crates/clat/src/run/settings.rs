@@ -180,9 +180,10 @@ impl RunArgs {
                     .ok_or("an interface name of 1 to 15 printable characters, no '/'")
             })?,
         };
-        let tun_mtu = parse_or(pick(TUN_MTU, &self.tun_mtu, file.tun_mtu.map(|v| v.to_string()))?, DEFAULT_TUN_MTU, |v| {
-            v.parse::<u16>().ok().filter(|m| *m >= xlat_core::config::IPV6_MIN_MTU).ok_or("an MTU of 1280 to 65535")
-        })?;
+        let tun_mtu =
+            parse_or(pick(TUN_MTU, &self.tun_mtu, file.tun_mtu.map(|v| v.to_string()))?, DEFAULT_TUN_MTU, |v| {
+                v.parse::<u16>().ok().filter(|m| *m >= xlat_core::config::IPV6_MIN_MTU).ok_or("an MTU of 1280 to 65535")
+            })?;
         let clat_ipv4 = parse_or(pick(CLAT_IPV4, &self.clat_ipv4, file.clat_ipv4)?, DEFAULT_CLAT_IPV4, |v| {
             v.parse().map_err(|_| "an IPv4 address, e.g. 192.0.0.1")
         })?;
@@ -202,11 +203,15 @@ impl RunArgs {
             })?),
         };
         let routes_file = file.routes_v4.map(|v| v.join(","));
-        let routes_v4 = parse_or(pick(ROUTES_V4, &self.routes_v4, routes_file)?, vec![Ipv4Network::new(Ipv4Addr::UNSPECIFIED, 0).expect("/0 is valid")], |v| {
-            v.split([',', ' ']).filter(|s| !s.is_empty()).map(|s| s.parse::<Ipv4Network>()).collect::<Result<Vec<_>, _>>()
+        let routes_v4 = parse_or(
+            pick(ROUTES_V4, &self.routes_v4, routes_file)?,
+            vec![Ipv4Network::new(Ipv4Addr::UNSPECIFIED, 0).expect("/0 is valid")],
+            |v| {
+                v.split([',', ' ']).filter(|s| !s.is_empty()).map(|s| s.parse::<Ipv4Network>()).collect::<Result<Vec<_>, _>>()
                 .ok().filter(|r| r.iter().all(|n| n.network() == n.ip()))
                 .ok_or("comma-separated IPv4 prefixes without host bits, e.g. 0.0.0.0/0 or 198.51.100.0/24,203.0.113.0/24")
-        })?;
+            },
+        )?;
         let configure = !self.no_configure && file.configure.unwrap_or(true);
         let metrics_listen = match pick(METRICS_LISTEN, &self.metrics_listen, file.metrics_listen)? {
             None => Some(DEFAULT_METRICS.parse().unwrap_or(SocketAddr::from(([0, 0, 0, 0], 9464)))),
@@ -215,11 +220,12 @@ impl RunArgs {
                 v.parse::<SocketAddr>().map_err(|_| "ADDR:PORT (e.g. [::]:9464 or 192.0.0.5:9464) or off")
             })?),
         };
-        let log_format = parse_or(pick(LOG_FORMAT, &self.log_format, file.log_format)?, LogFormat::Text, |v| match v {
-            "text" => Ok(LogFormat::Text),
-            "json" => Ok(LogFormat::Json),
-            _ => Err("text or json"),
-        })?;
+        let log_format =
+            parse_or(pick(LOG_FORMAT, &self.log_format, file.log_format)?, LogFormat::Text, |v| match v {
+                "text" => Ok(LogFormat::Text),
+                "json" => Ok(LogFormat::Json),
+                _ => Err("text or json"),
+            })?;
         let workers = parse_or(pick(WORKERS, &self.workers, file.workers.map(|v| v.to_string()))?, 1, |v| {
             v.parse::<u16>().ok().filter(|n| (1..=MAX_WORKERS).contains(n)).ok_or("a number of workers from 1 to 64")
         })?;
@@ -230,7 +236,8 @@ impl RunArgs {
         let plat = match pick(PLAT_PREFIX, &self.plat_prefix, file.plat_prefix)? {
             Some((v, _)) if v == "auto" => PlatPrefix::Auto,
             Some((v, o)) => PlatPrefix::Static(check(PLAT_PREFIX, o, &v, |v| {
-                v.parse::<Prefix>().map_err(|_| "auto, or an RFC 6052 prefix of length 32, 40, 48, 56, 64 or 96, e.g. 64:ff9b::/96")
+                v.parse::<Prefix>()
+                    .map_err(|_| "auto, or an RFC 6052 prefix of length 32, 40, 48, 56, 64 or 96, e.g. 64:ff9b::/96")
             })?),
             None => translator.pool6.map_or(PlatPrefix::Auto, PlatPrefix::Static),
         };
@@ -277,23 +284,42 @@ impl RunArgs {
 }
 
 /// The winning value of a setting (flag/env over file) and its origin.
-fn pick(path: Option<&Path>, _s: Setting, cli: &Option<String>, file: Option<String>) -> Result<Option<(String, Origin)>, Error> {
+fn pick(
+    path: Option<&Path>,
+    _s: Setting,
+    cli: &Option<String>,
+    file: Option<String>,
+) -> Result<Option<(String, Origin)>, Error> {
     if let Some(v) = cli.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         return Ok(Some((v.to_owned(), Origin::CommandLine)));
     }
     Ok(file.map(|v| (v, path.map_or(Origin::CommandLine, |p| Origin::File(p.to_owned())))))
 }
 
-fn check<T>(setting: Setting, origin: Origin, v: &str, f: impl FnOnce(&str) -> Result<T, &'static str>) -> Result<T, Error> {
+fn check<T>(
+    setting: Setting,
+    origin: Origin,
+    v: &str,
+    f: impl FnOnce(&str) -> Result<T, &'static str>,
+) -> Result<T, Error> {
     f(v).map_err(|reason| Error::InvalidValue { setting, origin, value: v.to_owned(), reason: reason.to_owned() })
 }
 
-fn parse_or<T>(v: Option<(String, Origin)>, default: T, f: impl FnOnce(&str) -> Result<T, &'static str>) -> Result<T, Error> {
+fn parse_or<T>(
+    v: Option<(String, Origin)>,
+    default: T,
+    f: impl FnOnce(&str) -> Result<T, &'static str>,
+) -> Result<T, Error> {
     match v {
         None => Ok(default),
         Some((v, o)) => {
             // The setting name is recovered by the caller's closure message.
-            f(&v).map_err(|reason| Error::InvalidValue { setting: setting_of(reason), origin: o, value: v.clone(), reason: reason.to_owned() })
+            f(&v).map_err(|reason| Error::InvalidValue {
+                setting: setting_of(reason),
+                origin: o,
+                value: v.clone(),
+                reason: reason.to_owned(),
+            })
         }
     }
 }

@@ -23,7 +23,11 @@ pub(crate) struct ClatWorker {
 
 impl ClatWorker {
     /// A worker translating with the current configuration of `config`.
-    pub(crate) fn new(config: watch::Receiver<Option<Arc<Resolved>>>, published: Arc<Mutex<Counters>>, initial: Resolved) -> Self {
+    pub(crate) fn new(
+        config: watch::Receiver<Option<Arc<Resolved>>>,
+        published: Arc<Mutex<Counters>>,
+        initial: Resolved,
+    ) -> Self {
         Self { translator: Translator::from_resolved(initial), config, published, since_publish: 0 }
     }
 

@@ -309,9 +309,12 @@ impl Translator {
         }
         let rest = wire::be32(icmp, 4).unwrap_or(0);
         let (mtu6, mtu4) = (u32::from(self.cfg.cfg.mtu_v6), u32::from(self.cfg.cfg.mtu_v4));
+        // §5.2: a Fragment header in the quoted packet disappears too.
+        let quoted_frag = V6::parse(&icmp[ICMP_HDR..], true).is_ok_and(|q| q.frag.is_some());
+        let shrink = 20 + if quoted_frag { wire::FRAG_HDR as u32 } else { 0 };
         let (ty4, code4, rest4) = map_error_6to4(ty, code, rest, |adv| {
             // §5.2: min(advertised - 20, v4 MTU, v6 MTU - 20).
-            let m = adv.saturating_sub(20).min(mtu4).min(mtu6 - 20);
+            let m = adv.saturating_sub(shrink).min(mtu4).min(mtu6 - 20);
             m.max(u32::from(crate::config::IPV4_MIN_MTU)) as u16
         })
         .ok_or(DropReason::IcmpUntranslatable)?;
@@ -358,9 +361,10 @@ impl Translator {
         let next = if ip.proto == proto::ICMPV6 { proto::ICMP } else { ip.proto };
         let plen = usize::from(ip.payload_len).saturating_sub(ip.l4_at - IPV6_HDR);
         let tc = if self.cfg.cfg.copy_traffic_class { ip.traffic_class } else { 0 };
+        // §5.1 rules; the quoted packet's Identification is not known.
         let (id, df, mf, off) = match ip.frag {
             Some(f) => (f.id as u16, false, f.more, f.offset),
-            None => (0, true, false, 0),
+            None => (0, IPV4_HDR + plen > super::v6_to_v4::DF_THRESHOLD, false, 0),
         };
         let mut hdr = [0u8; IPV4_HDR];
         emit_v4_header(&mut hdr, tc, IPV4_HDR + plen, (id, df, mf, off), ip.hop_limit, next, src4, dst4)

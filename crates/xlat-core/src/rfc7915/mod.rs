@@ -26,6 +26,9 @@ use crate::verdict::{Action, Counters, DropReason, Family};
 /// IPv4 packet, split into minimum-MTU IPv6 fragments, plus headroom.
 pub const OUT_BUF_LEN: usize = 72 * 1024;
 
+/// Default seed of the Identification generator (any non-zero value).
+const ID_SEED: u32 = 0x9e37_79b9;
+
 /// A stateless translator with its counters. One per worker thread; share
 /// the configuration by cloning it.
 #[derive(Debug)]
@@ -36,8 +39,10 @@ pub struct Translator {
     pub(crate) scratch: Vec<u8>,
     /// Second work buffer for EAM hairpinning, allocated once.
     pub(crate) hairpin: Vec<u8>,
-    /// RFC 7915 §5.1 optional Identification generator state.
-    pub(crate) next_id: u16,
+    /// RFC 7915 §5.1 Identification generator state (xorshift32, non-zero).
+    pub(crate) id_state: u32,
+    /// Set while re-translating a hairpinned packet (RFC 7757 §4.2).
+    pub(crate) hairpin_pass: bool,
 }
 
 impl Translator {
@@ -54,8 +59,15 @@ impl Translator {
             counters: Counters::default(),
             scratch: vec![0; OUT_BUF_LEN],
             hairpin: vec![0; OUT_BUF_LEN],
-            next_id: 1,
+            id_state: ID_SEED,
+            hairpin_pass: false,
         }
+    }
+
+    /// Seeds the IPv4 Identification generator (e.g. per worker, from the
+    /// OS's randomness); zero is replaced by a fixed non-zero seed.
+    pub fn seed_ipv4_id(&mut self, seed: u32) {
+        self.id_state = if seed == 0 { ID_SEED } else { seed };
     }
 
     /// The effective configuration.

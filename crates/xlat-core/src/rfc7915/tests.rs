@@ -732,8 +732,8 @@ fn rfc7915_5_1_udp_header_fields() {
     assert_v4_ok(&p);
     assert_eq!(p[0], 0x45, "version 4, IHL 5");
     assert_eq!(p[1], 0xb8, "TOS from traffic class");
-    assert_eq!(u16::from_be_bytes([p[4], p[5]]), 0, "Identification zero");
-    assert_eq!(p[6] & 0x40, 0x40, "DF set");
+    assert_ne!(u16::from_be_bytes([p[4], p[5]]), 0, "Identification generated");
+    assert_eq!(p[6] & 0x40, 0, "DF clear: 34 bytes <= 1260");
     assert_eq!(p[6] & 0x20, 0, "MF clear");
     assert_eq!(p[8], 63, "TTL = hop limit - 1");
     assert_eq!(p[9], 17);
@@ -819,14 +819,112 @@ fn rfc7915_5_1_extension_after_fragment_header_dropped() {
 }
 
 #[test]
-fn rfc7915_5_1_df_off_for_small_packets_when_enabled() {
-    let mut t = xlat_with(|c| c.df_off_small_packets = true);
-    let input = v6(SERVER6, CLAT6, 17, &udp6(SERVER6, CLAT6, 1, 2, &[0; 100]));
-    let p = run(&mut t, &input).one().to_vec();
-    assert_eq!(p[6] & 0x40, 0, "DF clear for 88 < size <= 1280");
-    assert_ne!(u16::from_be_bytes([p[4], p[5]]), 0, "an Identification is generated");
-    let big = v6(SERVER6, CLAT6, 17, &udp6(SERVER6, CLAT6, 1, 2, &[0; 1300]));
-    assert_eq!(run(&mut t, &big).one()[6] & 0x40, 0x40, "DF set above 1280");
+fn rfc7915_5_1_df_clear_up_to_1260_bytes_set_above() {
+    let mut t = xlat();
+    let sized = |n: usize| v6(SERVER6, CLAT6, 17, &udp6(SERVER6, CLAT6, 1, 2, &vec![0; n - 28]));
+    for (total, df) in [(40usize, false), (1260, false), (1261, true), (1400, true)] {
+        let p = run(&mut t, &sized(total)).one().to_vec();
+        assert_eq!(p.len(), total);
+        assert_eq!(p[6] & 0x40 != 0, df, "DF for a {total}-byte IPv4 packet");
+        assert_v4_ok(&p);
+    }
+}
+
+#[test]
+fn rfc7915_5_1_identification_generated_not_sequential() {
+    let mut t = xlat();
+    let input = v6(SERVER6, CLAT6, 17, &udp6(SERVER6, CLAT6, 1, 2, b"id"));
+    let ids: Vec<u16> = (0..4)
+        .map(|_| {
+            let p = run(&mut t, &input).one().to_vec();
+            u16::from_be_bytes([p[4], p[5]])
+        })
+        .collect();
+    assert!(ids.iter().all(|id| *id != 0), "{ids:?}");
+    assert!(ids.windows(2).all(|w| w[0] != w[1] && w[1] != w[0].wrapping_add(1)), "not a +1 counter: {ids:?}");
+}
+
+#[test]
+fn rfc7915_5_1_1_small_packet_fragmented_for_small_ipv4_mtu() {
+    let mut t = xlat_with(|c| c.mtu_v4 = 576);
+    let payload: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+    let udp = udp6(SERVER6, CLAT6, 1, 2, &payload);
+    let out = run(&mut t, &v6(SERVER6, CLAT6, 17, &udp));
+    let frags = out.packets();
+    assert_eq!(frags.len(), 2, "1028 bytes of UDP in 552-byte pieces");
+    let mut whole = vec![0u8; udp.len()];
+    let id = u16::from_be_bytes([frags[0][4], frags[0][5]]);
+    for (i, f) in frags.iter().enumerate() {
+        assert!(f.len() <= 576);
+        assert_eq!(inet(&f[..20], 0), 0, "header checksum of fragment {i}");
+        assert_eq!(u16::from_be_bytes([f[4], f[5]]), id, "same Identification");
+        let fo = u16::from_be_bytes([f[6], f[7]]);
+        assert_eq!(fo & 0x4000, 0, "DF clear");
+        assert_eq!(fo & 0x2000 != 0, i == 0, "MF");
+        let off = usize::from(fo & 0x1fff) * 8;
+        whole[off..off + f.len() - 20].copy_from_slice(&f[20..]);
+    }
+    assert_eq!(inet(&whole, pseudo4(SERVER4, CLAT4, 17, whole.len())), 0, "UDP checksum over the reassembly");
+    assert_eq!(&whole[8..], &payload[..]);
+}
+
+#[test]
+fn rfc7915_5_1_reserved_ipv6_sources_silently_dropped() {
+    let mut t = xlat();
+    for src in ["::1", "fe80::1", "::", "ff02::1"] {
+        let src: Ipv6Addr = src.parse().unwrap();
+        let input = v6(src, CLAT6, 17, &udp6(src, CLAT6, 1, 2, b"x"));
+        assert_eq!(run(&mut t, &input).action, Err(DropReason::Ipv6ReservedAddress), "{src}");
+    }
+}
+
+#[test]
+fn rfc7915_5_1_1_authentication_header_not_translated() {
+    let mut t = xlat();
+    let mut chain = vec![17, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1];
+    chain.extend_from_slice(&[0; 12]);
+    chain.extend_from_slice(&udp6(SERVER6, CLAT6, 1, 2, b"x"));
+    let out = run(&mut t, &v6(SERVER6, CLAT6, 51, &chain));
+    assert_eq!(out.action, Err(DropReason::Ipv6UntranslatableExtension));
+}
+
+#[test]
+fn rfc7915_5_4_no_error_about_an_icmpv6_informational_message() {
+    let mut t = xlat();
+    let stranger: Ipv6Addr = "2001:db8:ffff::1".parse().unwrap();
+    let m = icmp6(stranger, CLAT6, 128, 0, [0, 1, 0, 1], b"ping");
+    assert_eq!(run(&mut t, &v6(stranger, CLAT6, 58, &m)).action, Err(DropReason::SourceUnmappable));
+    assert_eq!(t.counters().icmp6_errors_sent, 0);
+}
+
+#[test]
+fn rfc7915_5_2_packet_too_big_accounts_for_quoted_fragment_header() {
+    let mut t = xlat_with(|c| {
+        c.mtu_v4 = 9000;
+        c.mtu_v6 = 9000;
+    });
+    let mut chain = vec![17, 0, 0, 1, 0, 0, 0, 7];
+    chain.extend_from_slice(&udp6(CLAT6, SERVER6, 1, 2, &[0; 32]));
+    let quoted = v6(CLAT6, SERVER6, 44, &chain);
+    let err = v6(SERVER6, CLAT6, 58, &icmp6(SERVER6, CLAT6, 2, 0, 1400u32.to_be_bytes(), &quoted));
+    let p = run(&mut t, &err).one().to_vec();
+    assert_eq!(u16::from_be_bytes([p[26], p[27]]), 1400 - 28);
+}
+
+#[test]
+fn rfc6052_3_1_wkp_icmpv6_error_source_not_replaced() {
+    let cfg = Config {
+        pool6: Some("64:ff9b::/96".parse().unwrap()),
+        eam: rfc7757::Table::new(["192.0.0.1/32=2001:db8:aaaa::1/128".parse().unwrap()]).unwrap(),
+        ..Config::default()
+    };
+    let mut t = Translator::new(cfg).unwrap();
+    let router: Ipv6Addr = "64:ff9b::a00:1".parse().unwrap();
+    let server: Ipv6Addr = "64:ff9b::808:808".parse().unwrap();
+    let mut quoted = v6(CLAT6, server, 17, &udp6(CLAT6, server, 1, 2, b"q"));
+    quoted[7] = 3;
+    let err = v6(router, CLAT6, 58, &icmp6(router, CLAT6, 3, 0, [0; 4], &quoted));
+    assert_eq!(run(&mut t, &err).action, Err(DropReason::WkpNonGlobal));
 }
 
 #[test]
@@ -1008,9 +1106,9 @@ fn rfc7757_4_eam_hairpinning() {
     let out = run(&mut t, &input);
     assert!(matches!(out.action, Ok(Action::Translated { family: Family::V6, .. })), "{:?}", out.action);
     let p = out.one();
-    assert_eq!(a6(p, 8), a, "source maps back through EAM");
+    assert_eq!(a6(p, 8), "2001:db8:64::c000:1".parse::<Ipv6Addr>().unwrap(), "§4.2.1: source through pool6");
     assert_eq!(a6(p, 24), "2001:db8:aaaa::2".parse::<Ipv6Addr>().unwrap());
-    assert_eq!(p[7], 62, "two router hops");
+    assert_eq!(p[7], 63, "§4.2.2: one hop, not two");
     assert_v6_l4_ok(p);
     assert_eq!(t.counters().hairpinned, 1);
 }
@@ -1090,7 +1188,7 @@ mod props {
         }
 
         /// IPv4 -> IPv6 -> IPv4 through pool6/EAM returns the original
-        /// packet, except TTL (-2) and the header checksum.
+        /// packet, except TTL (-2), Identification, DF and the header checksum.
         #[test]
         fn roundtrip_4_6_4(payload in proptest::collection::vec(any::<u8>(), 0..1200), proto in 0usize..3, tos in any::<u8>(), ttl in 3u8..=255) {
             let mut t = xlat();
@@ -1104,7 +1202,10 @@ mod props {
             let there = run(&mut t, &input).one().to_vec();
             let back = run(&mut t, &there).one().to_vec();
             prop_assert_eq!(back[8], ttl - 2);
-            prop_assert_eq!(&back[..8], &input[..8]);
+            prop_assert_eq!(&back[..4], &input[..4]);
+            // §5.1: the way back sets a fresh Identification and DF by size.
+            prop_assert_eq!(back[6] & 0x40 != 0, back.len() > 1260);
+            prop_assert_eq!(back[6] & 0x3f, 0);
             prop_assert_eq!(back[9], input[9]);
             prop_assert_eq!(&back[12..], &input[12..]);
             assert_v4_ok(&back);

@@ -54,6 +54,9 @@ impl V4 {
     }
 }
 
+/// IGMP's protocol number (RFC 1112).
+const IGMP: u8 = 2;
+
 /// Whether an IPv4 address may never appear as a source/destination of a
 /// translated packet (0/8, 127/8, multicast, limited broadcast).
 pub(crate) fn is_reserved_v4(a: Ipv4Addr) -> bool {
@@ -143,23 +146,34 @@ impl Translator {
         }
         // Bytes after Total Length (e.g. Ethernet padding) are not part of the packet.
         let packet = &input[..total];
-        if is_reserved_v4(ip.src) || is_reserved_v4(ip.dst) {
+        let payload = &packet[ip.header_len..];
+        let first = ip.frag_off == 0;
+        let is_icmp_error = ip.proto == proto::ICMP && first && payload.first().is_some_and(|t| icmp::is_v4_error(*t));
+        // §4.1: ICMPv4 errors from "illegal" sources are still translated,
+        // for troubleshooting; other traffic from or to them is not.
+        if (is_reserved_v4(ip.src) && !is_icmp_error) || is_reserved_v4(ip.dst) {
             return Err(DropReason::Ipv4ReservedAddress);
+        }
+        // §4.2: IGMP has no IPv6 counterpart to translate to.
+        if ip.proto == IGMP {
+            return Err(DropReason::Igmp);
         }
         // §4.1: options are ignored, but an unexpired source route is an error.
         if has_unexpired_source_route(hdr.options()) {
             let code = icmp4::unreach::SOURCE_ROUTE_FAILED;
             return self.icmp4_error(packet, icmp4::DEST_UNREACH, code, [0; 4], out, DropReason::Ipv4SourceRoute);
         }
-        // §4.1 Hop Limit: the translator is a router and decrements the TTL.
-        if ip.ttl <= 1 {
+        // §4.1 Hop Limit: the translator is a router and decrements the TTL
+        // (but not twice for a hairpinned packet, RFC 7757 §4.2.2).
+        let hop_limit = if self.hairpin_pass {
+            ip.ttl
+        } else if ip.ttl <= 1 {
             return self.icmp4_error(packet, icmp4::TIME_EXCEEDED, 0, [0; 4], out, DropReason::TtlExceeded);
-        }
-        let payload = &packet[ip.header_len..];
-        let first = ip.frag_off == 0;
-        let is_icmp_error = ip.proto == proto::ICMP && first && payload.first().is_some_and(|t| icmp::is_v4_error(*t));
+        } else {
+            ip.ttl - 1
+        };
 
-        let src6 = match self.map_4to6(ip.src) {
+        let src6 = match self.map_4to6_source(ip.src) {
             Ok(a) => a,
             // RFC 6791: an ICMPv4 error from an address with no mapping.
             Err(MapError::NoMapping | MapError::WkpNonGlobal) if is_icmp_error => self.cfg.rfc6791_v6,
@@ -204,12 +218,21 @@ impl Translator {
         }
         let tc = if self.cfg.cfg.copy_traffic_class { ip.tos } else { 0 };
         let frag = frag_hdr.then_some((ip.frag_off, ip.mf, u32::from(ip.id)));
-        emit_v6_header(out, tc, plen, next, ip.ttl - 1, src6, dst6, frag)?;
+        emit_v6_header(out, tc, plen, next, hop_limit, src6, dst6, frag)?;
 
         if !ip.df && out_len > frag_mtu {
             return self.fragment_v6(out, out_len, hdr_len, frag_mtu, (next, ip.frag_off, ip.mf, u32::from(ip.id)));
         }
         Ok(Action::Translated { family: Family::V6, len: out_len, segment: out_len })
+    }
+
+    /// The source mapping: EAM then pool6, except in a hairpin pass, where
+    /// RFC 7757 §4.2.1 maps the source with pool6 only.
+    fn map_4to6_source(&self, a: Ipv4Addr) -> Result<Ipv6Addr, MapError> {
+        if self.hairpin_pass {
+            return self.cfg.cfg.pool6.map(|p| p.embed(a)).ok_or(MapError::NoMapping);
+        }
+        self.map_4to6(a)
     }
 
     /// §4.4: what to do when an address cannot be mapped.
@@ -240,9 +263,9 @@ impl Translator {
                 if wire::be16(l4, csum_at::UDP) == Some(0) {
                     // §4.5: zero checksum, a configurable policy; never for fragments.
                     match self.cfg.cfg.udp_zero_checksum {
+                        UdpZeroChecksum::Forward => {}
                         _ if ip.is_fragment() => return Err(DropReason::UdpZeroChecksum),
                         UdpZeroChecksum::Drop => return Err(DropReason::UdpZeroChecksum),
-                        UdpZeroChecksum::Forward => {}
                         UdpZeroChecksum::Compute => {
                             let len = l4.len() as u32;
                             let acc = checksum::sum(checksum::pseudo_v6(src6, dst6, len, proto::UDP), l4);

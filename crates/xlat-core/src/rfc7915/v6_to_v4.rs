@@ -12,9 +12,13 @@ use crate::wire::{self, icmp6, proto, FRAG_HDR, IPV4_HDR, IPV6_HDR};
 /// Most extension headers walked before giving up (RFC 8200 §4.1 order
 /// has at most 7 distinct kinds before the upper layer).
 const MAX_EXT_HEADERS: usize = 8;
-/// §5.1 optional DF function: bounds of the "small packet" range.
-const SMALL_PACKET_MIN: usize = 88;
-const SMALL_PACKET_MAX: usize = 1280;
+/// RFC 7915 §5.1: IPv4 packets up to this size leave with DF clear (so an
+/// IPv4 router may fragment them toward a small-MTU link), larger ones with
+/// DF set.
+pub(crate) const DF_THRESHOLD: usize = 1260;
+/// Extension headers RFC 7915 cannot translate (§5.1.1: AH, Mobility, HIP,
+/// Shim6 carry semantics that do not survive the header change).
+const UNTRANSLATABLE_EXT: [u8; 4] = [51, 135, 139, 140];
 /// Offset of Segments Left inside a Routing header.
 const SEGMENTS_LEFT_AT: usize = 3;
 
@@ -94,16 +98,28 @@ impl V6 {
                     v.l4_at = at + FRAG_HDR;
                     // Headers after the Fragment header are part of the
                     // fragmentable part: they cannot be removed without reassembly.
-                    if matches!(v.proto, proto::HOP_BY_HOP | proto::ROUTING | proto::DEST_OPTS | proto::FRAGMENT) {
+                    if matches!(v.proto, proto::HOP_BY_HOP | proto::ROUTING | proto::DEST_OPTS | proto::FRAGMENT)
+                        || UNTRANSLATABLE_EXT.contains(&v.proto)
+                    {
                         return Err(DropReason::Ipv6ExtensionAfterFragment);
                     }
                     return Ok(v);
                 }
+                p if UNTRANSLATABLE_EXT.contains(&p) => return Err(DropReason::Ipv6UntranslatableExtension),
                 _ => return Ok(v),
             }
         }
         Err(DropReason::Ipv6BadExtensionChain)
     }
+}
+
+/// IPv4 More Fragments flag and fragment offset mask (flags/offset word).
+const IPV4_MF: u16 = 0x2000;
+const IPV4_OFFSET_MASK: u16 = 0x1fff;
+
+/// §5.1: IPv6 addresses that never appear in a translated packet.
+pub(crate) fn is_reserved_v6(a: Ipv6Addr) -> bool {
+    a.is_unspecified() || a.is_loopback() || a.is_multicast() || a.is_unicast_link_local()
 }
 
 /// Writes a 20-byte IPv4 header with its checksum (§5.1).
@@ -152,6 +168,11 @@ impl Translator {
         }
         let packet = &input[..IPV6_HDR + plen];
         let ip = V6::parse(packet, false)?;
+        // §5.1: packets from or to addresses that are never translated
+        // (unspecified, loopback, link-local, multicast) are silently dropped.
+        if is_reserved_v6(ip.src) || is_reserved_v6(ip.dst) {
+            return Err(DropReason::Ipv6ReservedAddress);
+        }
         // §5.1: a Routing header with Segments Left > 0 is a Parameter Problem.
         if let Some(at) = ip.segments_left_at {
             let rest = (at as u32).to_be_bytes();
@@ -171,16 +192,19 @@ impl Translator {
         let first = ip.frag.is_none_or(|f| f.offset == 0);
         let is_icmp_error =
             ip.proto == proto::ICMPV6 && first && payload.first().is_some_and(|t| super::icmp::is_v6_error(*t));
+        // §5.4: no error is sent about any ICMPv6 message.
+        let is_icmp = ip.proto == proto::ICMPV6;
 
         let src4 = match self.map_6to4(ip.src) {
             Ok(a) => a,
-            // RFC 6791: ICMPv6 errors from IPv6 routers with no mapping.
-            Err(MapError::NoMapping | MapError::WkpNonGlobal) if is_icmp_error => self.cfg.rfc6791_v4,
-            Err(e) => return self.unmappable_v6(packet, out, e.reason(true)),
+            // RFC 6791: ICMPv6 errors from IPv6 routers with no mapping (but
+            // RFC 6052 §3.1: never for a Well-Known-Prefix address).
+            Err(MapError::NoMapping) if is_icmp_error => self.cfg.rfc6791_v4,
+            Err(e) => return self.unmappable_v6(packet, out, e.reason(true), is_icmp),
         };
         let dst4 = match self.map_6to4(ip.dst) {
             Ok(a) => a,
-            Err(e) => return self.unmappable_v6(packet, out, e.reason(false)),
+            Err(e) => return self.unmappable_v6(packet, out, e.reason(false), is_icmp),
         };
         if super::v4_to_v6::is_reserved_v4(src4) || super::v4_to_v6::is_reserved_v4(dst4) {
             return Err(DropReason::Ipv4ReservedAddress);
@@ -207,42 +231,90 @@ impl Translator {
         };
 
         let total = IPV4_HDR + body_len;
-        if total > usize::from(self.cfg.cfg.mtu_v4) {
-            // §5.1/§1.4: IPv6 routers do not fragment; report the IPv6-side
-            // size of a packet that fits (extension headers included).
-            let mtu6 =
-                (usize::from(self.cfg.cfg.mtu_v4) + ip.l4_at - IPV4_HDR).max(usize::from(crate::config::IPV6_MIN_MTU));
+        let mtu4 = usize::from(self.cfg.cfg.mtu_v4);
+        // §5.1: DF clear up to 1260 bytes and for fragments, set above.
+        let df = ip.frag.is_none() && total > DF_THRESHOLD;
+        // RFC 7757 §4: hairpin when the destination came from pool6 but lands
+        // in EAM IPv4 space (traffic to the EAM's own IPv6 side is ordinary).
+        let eam = &self.cfg.cfg.eam;
+        let hairpin = self.cfg.cfg.eam_hairpin && eam.contains_v4(dst4) && eam.v6_to_v4(ip.dst).is_none();
+        if df && total > mtu4 && !hairpin {
+            // §5.1/§1.4: too big with DF: report the IPv6-side size of a
+            // packet that fits (extension headers included).
+            let mtu6 = (mtu4 + ip.l4_at - IPV4_HDR).max(usize::from(crate::config::IPV6_MIN_MTU));
             let rest = (mtu6.min(usize::from(u16::MAX)) as u32).to_be_bytes();
             return self.icmp6_error(packet, icmp6::PACKET_TOO_BIG, 0, rest, out, DropReason::PacketTooBig);
         }
         let ids = match ip.frag {
             // §5.1.1: fragment fields from the Fragment header, DF clear.
             Some(f) => (f.id as u16, false, f.more, f.offset),
-            None if self.cfg.cfg.df_off_small_packets && (SMALL_PACKET_MIN + 1..=SMALL_PACKET_MAX).contains(&total) => {
-                self.next_id = self.next_id.wrapping_add(1);
-                (self.next_id, false, false, 0)
-            }
-            // §5.1: Identification zero, DF set.
-            None => (0, true, false, 0),
+            // §5.1: Identification from the translator's generator.
+            None => (self.next_ipv4_id(), df, false, 0),
         };
         let tc = if self.cfg.cfg.copy_traffic_class { ip.traffic_class } else { 0 };
         emit_v4_header(out, tc, total, ids, ip.hop_limit - 1, next, src4, dst4)?;
 
-        // Hairpin only when the destination came from pool6 but lands in EAM
-        // IPv4 space (traffic to the EAM's own IPv6 side is ordinary).
-        let eam = &self.cfg.cfg.eam;
-        if self.cfg.cfg.eam_hairpin && eam.contains_v4(dst4) && eam.v6_to_v4(ip.dst).is_none() {
+        if hairpin {
             return self.hairpin(out, total);
+        }
+        if total > mtu4 {
+            // §5.1.1: DF is clear: the translator fragments, as an IPv4 router would.
+            return self.fragment_v4(out, total, mtu4);
         }
         Ok(Action::Translated { family: Family::V4, len: total, segment: total })
     }
 
+    /// §5.1: the next IPv4 Identification (xorshift32: not sequential, so
+    /// it reveals nothing about traffic volume; RFC 7739).
+    pub(crate) fn next_ipv4_id(&mut self) -> u16 {
+        let mut x = self.id_state;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.id_state = x;
+        (x >> 16) as u16
+    }
+
+    /// §5.1.1: splits the IPv4 packet in `out[..len]` (DF clear) into
+    /// fragments of at most `mtu` bytes, back to back.
+    fn fragment_v4(&mut self, out: &mut [u8], len: usize, mtu: usize) -> Result<Action, DropReason> {
+        let chunk = (mtu - IPV4_HDR) / 8 * 8;
+        let mut header = [0u8; IPV4_HDR];
+        header.copy_from_slice(&out[..IPV4_HDR]);
+        let flags_off = u16::from_be_bytes([header[6], header[7]]);
+        let (base_off, base_mf) = (flags_off & IPV4_OFFSET_MASK, flags_off & IPV4_MF != 0);
+        let payload = out.get(IPV4_HDR..len).ok_or(DropReason::OutputBufferTooSmall)?;
+        let pieces = payload.len().div_ceil(chunk);
+        let mut at = 0;
+        for (i, piece) in payload.chunks(chunk).enumerate() {
+            let o = self.scratch.get_mut(at..at + IPV4_HDR + piece.len()).ok_or(DropReason::OutputBufferTooSmall)?;
+            o[..IPV4_HDR].copy_from_slice(&header);
+            wire::put16(o, 2, (IPV4_HDR + piece.len()) as u16);
+            let more = i + 1 < pieces || base_mf;
+            let off = base_off + (i * chunk / 8) as u16;
+            wire::put16(o, 6, off | if more { IPV4_MF } else { 0 });
+            wire::put16(o, 10, 0);
+            let c = checksum::finish(checksum::sum(0, &o[..IPV4_HDR]));
+            wire::put16(o, 10, c);
+            o[IPV4_HDR..].copy_from_slice(piece);
+            at += o.len();
+        }
+        room(out, at)?.copy_from_slice(&self.scratch[..at]);
+        self.counters.fragmented += 1;
+        Ok(Action::Translated { family: Family::V4, len: at, segment: IPV4_HDR + chunk })
+    }
+
     /// RFC 7757 §4: the IPv4 packet in `out[..len]` is addressed to EAM
     /// space behind this translator: translate it back to IPv6 at once.
+    /// §4.2.1: the source is mapped with pool6 (not EAM), so the peer
+    /// answers through the translator again; §4.2.2: the Hop Limit is not
+    /// decremented a second time.
     fn hairpin(&mut self, out: &mut [u8], len: usize) -> Result<Action, DropReason> {
         let mut buf = core::mem::take(&mut self.hairpin);
         buf[..len].copy_from_slice(&out[..len]);
+        self.hairpin_pass = true;
         let result = self.v4_to_v6(&buf[..len], out);
+        self.hairpin_pass = false;
         self.hairpin = buf;
         if matches!(result, Ok(Action::Translated { .. })) {
             self.counters.hairpinned += 1;
@@ -255,8 +327,18 @@ impl Translator {
         })?
     }
 
-    /// §5.4: what to do when an address cannot be mapped.
-    fn unmappable_v6(&mut self, packet: &[u8], out: &mut [u8], reason: DropReason) -> Result<Action, DropReason> {
+    /// §5.4: what to do when an address cannot be mapped (never an error
+    /// about an ICMPv6 message).
+    fn unmappable_v6(
+        &mut self,
+        packet: &[u8],
+        out: &mut [u8],
+        reason: DropReason,
+        is_icmp: bool,
+    ) -> Result<Action, DropReason> {
+        if is_icmp {
+            return Err(reason);
+        }
         let code = icmp6::unreach::ADMIN_PROHIBITED;
         self.icmp6_error(packet, icmp6::DEST_UNREACH, code, [0; 4], out, reason)
     }
