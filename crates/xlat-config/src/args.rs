@@ -327,7 +327,7 @@ mod tests {
             eam_hairpin: _,
             mss_clamp: _,
         } = Config::default();
-        assert_eq!(setting::ALL.len(), 16);
+        assert_eq!(setting::ALL.len(), 15);
     }
 
     #[test]
@@ -365,13 +365,13 @@ mod tests {
     }
 
     #[test]
-    fn overlapping_eam_entries_are_a_config_error() {
+    fn eam_entries_mapping_the_same_prefix_are_a_config_error() {
         let cli = Cli::parse_from([
             "t",
             "--eam",
             "192.0.0.0/31=2001:db8:aaaa::/127",
             "--eam",
-            "192.0.0.1/32=2001:db8:bbbb::1/128",
+            "192.0.0.0/31=2001:db8:bbbb::/127",
         ]);
         let err = cli.args.to_config().unwrap_err();
         assert!(matches!(err, Error::Invalid(_)), "{err}");

@@ -171,7 +171,7 @@ mod tests {
 
     #[test]
     fn eam_entry_reasons_name_the_rule() {
-        assert!(eam_entry("192.0.2.0/24=2001:db8::/64").unwrap_err().contains("suffix"));
+        assert!(eam_entry("192.0.2.0/24=2001:db8::/121").unwrap_err().contains("suffix"));
         assert!(eam_entry("junk").unwrap_err().contains("IPV4/LEN=IPV6/LEN"));
     }
 
