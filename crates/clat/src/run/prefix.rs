@@ -94,22 +94,21 @@ pub(crate) async fn discover(
             }
         }
     }
+    // The DNS lookup runs beside the RA listener, never blocking it.
+    let mut dns: Option<tokio::task::JoinHandle<Option<xlat_pref64::Discovered>>> = None;
     loop {
         let now = Instant::now();
-        if state.poll_dns_discovery(now) {
-            match tokio::time::timeout(DNS_TIMEOUT, xlat_pref64::rfc7050_discover(dns_server)).await {
-                Ok(Ok(found)) => {
-                    if let Some(t) = state.on_dns(found.prefix(), found.ttl, Instant::now()) {
-                        on_transition(&ctx, t);
+        if dns.is_none() && state.poll_dns_discovery(now) {
+            dns = Some(tokio::spawn(async move {
+                match tokio::time::timeout(DNS_TIMEOUT, xlat_pref64::rfc7050_discover(dns_server)).await {
+                    Ok(Ok(found)) => Some(found),
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, "RFC 7050 discovery failed");
+                        None
                     }
+                    Err(_) => None,
                 }
-                Ok(Err(e)) => {
-                    tracing::debug!(error = %e, "RFC 7050 discovery failed");
-                    state.on_dns_failure(Instant::now());
-                }
-                Err(_) => state.on_dns_failure(Instant::now()),
-            }
-            continue;
+            }));
         }
         let wake = state.next_deadline().unwrap_or(now + IDLE);
         let ra = async {
@@ -118,7 +117,24 @@ pub(crate) async fn discover(
                 None => std::future::pending().await,
             }
         };
+        let lookup = async {
+            match dns.as_mut() {
+                Some(task) => task.await.ok().flatten(),
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
+            found = lookup => {
+                dns = None;
+                match found {
+                    Some(found) => {
+                        if let Some(t) = state.on_dns(found.prefix(), found.ttl, Instant::now()) {
+                            on_transition(&ctx, t);
+                        }
+                    }
+                    None => state.on_dns_failure(Instant::now()),
+                }
+            }
             r = ra => match r {
                 Ok(heard) => {
                     tracing::debug!(prefix = %heard.prefix, lifetime = ?heard.lifetime, router = %heard.router, "PREF64 heard");
@@ -136,7 +152,12 @@ pub(crate) async fn discover(
                     on_transition(&ctx, t);
                 }
             }
-            r = shutdown.changed() => if r.is_err() || *shutdown.borrow() { return },
+            r = shutdown.changed() => if r.is_err() || *shutdown.borrow() {
+                if let Some(task) = dns.take() {
+                    task.abort();
+                }
+                return;
+            },
         }
     }
 }

@@ -28,7 +28,9 @@ impl ClatWorker {
         published: Arc<Mutex<Counters>>,
         initial: Resolved,
     ) -> Self {
-        Self { translator: Translator::from_resolved(initial), config, published, since_publish: 0 }
+        let mut translator = Translator::from_resolved(initial);
+        translator.seed_ipv4_id(random_seed());
+        Self { translator, config, published, since_publish: 0 }
     }
 
     fn publish(&mut self) {
@@ -61,5 +63,16 @@ impl PacketProcessor for ClatWorker {
             self.publish();
         }
         verdict
+    }
+}
+
+/// A seed for the IPv4 Identification generator (RFC 7915 §5.1): the OS's
+/// randomness, else the clock.
+fn random_seed() -> u32 {
+    use std::io::Read as _;
+    let mut b = [0u8; 4];
+    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)) {
+        Ok(()) => u32::from_ne_bytes(b),
+        Err(_) => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.subsec_nanos()),
     }
 }
