@@ -118,13 +118,15 @@ pub enum ConfigError {
 /// RFC 7915 §4.5: what to do with IPv4 UDP datagrams whose checksum is zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UdpZeroChecksum {
-    /// Drop and count (the only option for fragments, §4.5).
+    /// Drop and count (§4.5 option 1; no management event is generated).
+    /// Fragments are dropped under this policy and under `Compute`.
     Drop,
     /// Compute the checksum (§4.5 option 2; default for unfragmented
     /// datagrams, as Jool and the RFC's stateless guidance do).
     #[default]
     Compute,
-    /// Forward with a zero checksum (only valid where RFC 6935 applies).
+    /// Forward with a zero checksum, fragments included (RFC 7915 §1.2;
+    /// only valid where RFC 6935 applies).
     Forward,
 }
 

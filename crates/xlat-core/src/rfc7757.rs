@@ -12,7 +12,8 @@ use ipnetwork::{Ipv4Network, Ipv6Network};
 
 use crate::config::ConfigError;
 
-/// One EAM entry: `v4` <-> `v6` with equal suffix lengths.
+/// One EAM entry: `v4` <-> `v6`, the IPv6 side with at least as many
+/// suffix bits as the IPv4 side (§3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Entry {
     v4: Ipv4Network,

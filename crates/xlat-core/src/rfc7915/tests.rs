@@ -1486,3 +1486,97 @@ fn rfc7757_3_2_ipv4_suffix_longer_than_ipv6_suffix_rejected() {
     assert!("192.0.2.0/24=2001:db8::10/124".parse::<rfc7757::Entry>().is_err());
     assert!("0.0.0.0/0=2001:db8::/112".parse::<rfc7757::Entry>().is_err());
 }
+
+// ------------------------------------------------------------ re-review additions
+// Tests added when tests/rfc7915.md was brought up to date with the fixed
+// core, for fixed rules no test above asserted.
+
+#[test]
+fn rfc7915_4_1_icmpv4_error_from_illegal_source_translated() {
+    let mut t = xlat();
+    let pool6: crate::rfc6052::Prefix = "2001:db8:64::/96".parse().unwrap();
+    for src in [Ipv4Addr::new(0, 0, 0, 0), Ipv4Addr::new(127, 0, 0, 1)] {
+        // An ICMPv4 error is translated "for the purpose of trouble shooting".
+        let (err, _) = icmp4_error_packet(src, 3, 1, [0; 4]);
+        let p = run(&mut t, &err).one().to_vec();
+        assert_eq!((p[6], p[40], p[41]), (58, 1, 0), "{src}: host unreachable -> no route");
+        assert_eq!(a6(&p, 8), pool6.embed(src), "{src}: source mapped like any other");
+        assert_v6_l4_ok(&p);
+        // Anything else from the same source is still discarded silently.
+        let echo = v4(src, CLAT4, 1, &icmp4(8, 0, [0, 1, 0, 1], b"ping"), |_| {});
+        assert_eq!(run(&mut t, &echo).action, Err(DropReason::Ipv4ReservedAddress), "{src}");
+    }
+    assert_eq!(t.counters().icmp4_errors_sent, 0);
+    // With the Well-Known Prefix the illegal source has no mapping: RFC 6791 address.
+    let mut wkp = Translator::new(Config {
+        pool6: Some("64:ff9b::/96".parse().unwrap()),
+        rfc6791_v6: Some("2001:db8:ffff::6791".parse().unwrap()),
+        ..config()
+    })
+    .unwrap();
+    let server = Ipv4Addr::new(8, 8, 8, 8);
+    let quoted = v4(CLAT4, server, 17, &udp4(CLAT4, server, 1, 2, b"q"), |_| {});
+    let err = v4(Ipv4Addr::new(127, 0, 0, 1), CLAT4, 1, &icmp4(11, 0, [0; 4], &quoted), |_| {});
+    let p = run(&mut wkp, &err).one().to_vec();
+    assert_eq!(a6(&p, 8), "2001:db8:ffff::6791".parse::<Ipv6Addr>().unwrap());
+    assert_v6_l4_ok(&p);
+}
+
+#[test]
+fn rfc7915_4_2_unicast_igmp_silently_dropped() {
+    let mut t = xlat();
+    // IGMP to a unicast host (a DVMRP message), which the reserved-address
+    // rule of §4.1 does not catch.
+    let dvmrp = [0x13, 0, 0xec, 0xff, 0, 0, 0, 0];
+    let input = v4(CLAT4, SERVER4, 2, &dvmrp, |_| {});
+    assert_eq!(run(&mut t, &input).action, Err(DropReason::Igmp));
+    assert_eq!(t.counters().drops(DropReason::Igmp), 1);
+    assert_eq!(t.counters().icmp4_errors_sent, 0, "silently");
+}
+
+#[test]
+fn rfc7915_1_2_zero_checksum_udp_fragment_translated_when_forwarding() {
+    let mut udp = udp4(CLAT4, SERVER4, 1, 2, &[7; 64]);
+    udp[6..8].fill(0);
+    // First fragment (MF set, DF clear) of a zero-checksum UDP datagram.
+    let first = v4(CLAT4, SERVER4, 17, &udp[..40], |p| p[6] = 0x20);
+    let mut forward = xlat_with(|c| c.udp_zero_checksum = UdpZeroChecksum::Forward);
+    let p = run(&mut forward, &first).one().to_vec();
+    assert_eq!((p[6], p[40]), (44, 17), "Fragment header, then UDP");
+    assert_eq!(u16::from_be_bytes([p[42], p[43]]) & 1, 1, "M flag from MF");
+    assert_eq!(&p[48..], &udp[..40], "UDP header and zero checksum carried unchanged");
+    // §4.5: the other policies still drop it (the checksum cannot be computed).
+    for policy in [UdpZeroChecksum::Drop, UdpZeroChecksum::Compute] {
+        let mut t = xlat_with(|c| c.udp_zero_checksum = policy);
+        assert_eq!(run(&mut t, &first).action, Err(DropReason::UdpZeroChecksum), "{policy:?}");
+    }
+}
+
+#[test]
+fn rfc7915_5_1_1_authentication_header_after_fragment_header_dropped() {
+    let mut t = xlat();
+    let mut chain = vec![51, 0, 0, 1, 0, 0, 0, 9]; // Fragment header (offset 0, M=1) -> AH
+    chain.extend_from_slice(&[17, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1]);
+    chain.extend_from_slice(&[0; 12]);
+    chain.extend_from_slice(&udp6(SERVER6, CLAT6, 1, 2, b"x"));
+    let out = run(&mut t, &v6(SERVER6, CLAT6, 44, &chain));
+    assert_eq!(out.action, Err(DropReason::Ipv6ExtensionAfterFragment));
+    assert_eq!(t.counters().drops(DropReason::Ipv6ExtensionAfterFragment), 1, "logged");
+    assert_eq!(t.counters().icmp6_errors_sent, 0);
+}
+
+#[test]
+fn rfc7915_5_3_quoted_packet_df_follows_5_1() {
+    let mut t = xlat();
+    // Small quoted packet: DF clear.
+    let p = run(&mut t, &icmp6_error_packet(SERVER6, 1, 4, [0; 4])).one().to_vec();
+    assert_eq!(p[28 + 6] & 0x40, 0, "quoted 36-byte packet: DF clear");
+    // Quoted packet that was 1328 bytes as IPv4 (only its start is quoted): DF set.
+    let mut quoted = v6(CLAT6, SERVER6, 17, &udp6(CLAT6, SERVER6, 4000, 53, &[1; 1300]));
+    quoted.truncate(200);
+    let err = v6(SERVER6, CLAT6, 58, &icmp6(SERVER6, CLAT6, 1, 4, [0; 4], &quoted));
+    let p = run(&mut t, &err).one().to_vec();
+    assert_eq!(u16::from_be_bytes([p[28 + 2], p[28 + 3]]), 20 + 8 + 1300, "quoted Total Length");
+    assert_eq!(p[28 + 6] & 0x40, 0x40, "quoted packet above 1260 bytes: DF set");
+    assert_eq!(inet(&p[28..48], 0), 0, "quoted header checksum");
+}
