@@ -1,16 +1,13 @@
 #!/usr/bin/env bash
-# The main job (README). Until the namespace lab lands, it translates the
-# sample capture shipped in the repo and prints, per packet, what went in
-# and what came out, then the translator's counters.
+# The main job (README): builds our CLAT, then the namespace lab that
+# mirrors a RouterOS 464XLAT deployment (IPv4-only LAN host, router with
+# srcnat, the CLAT in its container namespace, an IPv6-only provider with
+# TAYGA as the PLAT, IPv4 servers), sends real traffic from the LAN host
+# (ping, HTTP, DNS, traceroute, iperf3), prints one line per check with its
+# figure and the CLAT's /metrics counters, and tears everything down, also
+# on Ctrl-C. Needs root (exits 2 without). Extra arguments go to
+# `xlat-lab demo` (e.g. --clat tayga, --server-mtu 1280; --help lists them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
 cargo build -q -p clat
-target/debug/clat translate --config tests/data/sample.toml \
-  --in tests/data/sample-v4.pcap --out "$out/sample-v6.pcap"
-if command -v tshark >/dev/null; then
-  echo
-  echo "== the translated capture, as tshark reads it"
-  tshark -r "$out/sample-v6.pcap" 2>/dev/null
-fi
+exec cargo run -q -p xlat-lab --bin xlat-lab -- demo "$@"

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(tayga tshark iproute2 iputils-ping iperf3 curl dnsutils traceroute tcpdump)
+PACKAGES=(tayga tshark iproute2 iputils-ping iperf3 curl dnsutils traceroute tcpdump unbound iptables python3)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()

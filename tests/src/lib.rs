@@ -4,6 +4,10 @@
 //!   that need a kernel network stack (root only; they skip otherwise).
 //! - [`tayga`]: TAYGA in a namespace, the reference translator of the
 //!   differential test `tests/tayga_diff.rs`.
+//! - [`lab`]: the namespace lab that mirrors a RouterOS 464XLAT deployment
+//!   (LAN host, router, CLAT container, PLAT, IPv4 servers), used by the
+//!   `xlat-lab demo` command and the `tests/lab_*.rs` end-to-end tests.
 
+pub mod lab;
 pub mod netns;
 pub mod tayga;
