@@ -211,15 +211,29 @@ impl Client {
         let sentence = cmd.tag(&tag).sentence()?;
         let (tx, rx) = oneshot::channel();
         self.register(&tag, Some(tx))?;
-        if self.inner.writer.send(sentence.to_bytes()).await.is_err() {
-            lock(&self.inner.shared).pending.remove(&tag);
-            return Err(self.closed_error());
-        }
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(self.closed_error()),
+        let mut sent = false;
+        let exchange = async {
+            // The queue is bounded: waiting for room counts against the timeout.
+            if self.inner.writer.send(sentence.to_bytes()).await.is_err() {
+                return Err(self.closed_error());
+            }
+            sent = true;
+            rx.await.unwrap_or_else(|_| Err(self.closed_error()))
+        };
+        let result = tokio::time::timeout(timeout, exchange).await;
+        match result {
+            Ok(result) => {
+                if !sent {
+                    lock(&self.inner.shared).pending.remove(&tag);
+                }
+                result
+            }
             Err(_) => {
-                self.cancel(&tag);
+                if sent {
+                    self.cancel(&tag);
+                } else {
+                    lock(&self.inner.shared).pending.remove(&tag);
+                }
                 Err(ApiError::Timeout { command: name, after: timeout })
             }
         }

@@ -24,7 +24,7 @@
 //!
 //! # Sources
 //!
-//! Protocol details and field names come from the RouterOS manual:
+//! Protocol details come from the RouterOS manual:
 //!
 //! - "API" (<https://help.mikrotik.com/docs/spaces/ROS/pages/47579160/API>):
 //!   the length encoding table and the reserved control bytes `>= 0xF8`,
@@ -42,21 +42,28 @@
 //!   `.proplist`, `.query` for `POST .../print`, the move example
 //!   (`POST /rest/ip/firewall/nat/move {".id":"*9","destination":"*C"}`),
 //!   error bodies `{"error":404,"message":"Not Found","detail":...}`, and
-//!   the empty body of a successful `DELETE`.
-//! - "IP/Services": default ports 8728 (`api`), 8729 (`api-ssl`), 80
-//!   (`www`), 443 (`www-ssl`); `api-ssl` without a certificate needs
-//!   anonymous Diffie-Hellman, which rustls does not offer.
-//! - Menu field names used in tests and in the fake router come from the
-//!   menus' manual pages: `/ip/route` and `/ipv6/route` (`dst-address`,
-//!   `gateway`, `distance`, `comment`, `disabled`), `/ip/firewall/filter`,
-//!   `/ipv6/firewall/filter`, `/ip/firewall/mangle`, `/ipv6/firewall/mangle`
-//!   (`chain`, `action`, `in-interface`, `out-interface`, `src-address`,
-//!   `dst-address`, `protocol`), `/ip/firewall/nat` (`chain=srcnat`,
-//!   `action=src-nat`, `to-addresses`), `/ipv6/nd` (`interface`,
-//!   `advertise-dns`, `pref64-prefixes`), `/ipv6/pool` (`name`, `prefix`,
-//!   `prefix-length`), `/ip/dhcp-server/option` (`name`, `code`, `value`).
-//! - The text of a refused login, `invalid user name or password (6)`,
-//!   as RouterOS 6.43+ sends it in `!trap =message=`.
+//!   the empty body of a successful `DELETE`. The classic `move` sends the
+//!   same attributes (`=.id=`, `=destination=`): REST is a JSON wrapper of
+//!   the API.
+//! - The API page also gives the default ports (8728, and 8729 for
+//!   `api-ssl`) and says `api-ssl` without a certificate needs anonymous
+//!   Diffie-Hellman, which rustls does not offer. REST uses the `www`
+//!   (80) and `www-ssl` (443) services.
+//! - Field names in tests and examples are RouterOS console property names
+//!   (`dst-address`, `gateway`, `distance`, `comment`, `disabled`, `chain`,
+//!   `action`, `in-interface`, `out-interface`, `src-address`,
+//!   `to-addresses`, `name`, `prefix`, `prefix-length`, `code`, `value`,
+//!   `interface`) as the manual's menu pages and examples use them;
+//!   `/ipv6/nd`'s `pref64-prefixes` was seen in the terraform-routeros
+//!   provider's `Ipv6NeighborDiscovery` reference, not in the manual. The
+//!   fake router stores items as free-form property maps, so no field list
+//!   is baked in.
+//! - Not in the manual, taken from wire traces in public bug reports of
+//!   other clients: a refused login is `!trap =message=invalid user name or
+//!   password (6)` followed by `!done`; a missing item is `no such item
+//!   (4)` (the fake router uses both texts); RouterOS 7.18's changelog line
+//!   "put !empty sentence when API query returns nothing" (`!empty` then
+//!   `!done`).
 //!
 //! The protocol code here is written from those pages; no existing RouterOS
 //! client crate was used or consulted (they are AGPL or unmaintained).
@@ -64,15 +71,19 @@
 //! # Dependencies, chosen for a small static (musl) binary
 //!
 //! - **rustls + tokio-rustls with the `ring` provider** (TLS 1.2 and 1.3).
-//!   `ring` builds with the Rust toolchain and a plain C compiler, links
-//!   statically into musl; aws-lc-rs would need cmake and adds about a
-//!   megabyte. No root store crate: the router's CA comes from a file.
-//! - **hyper 1 (HTTP/1 client only) + hyper-util (tokio glue only) +
-//!   http-body-util** for REST. It reuses the tokio runtime and the rustls
-//!   connector the classic client needs anyway, so REST costs only an
-//!   HTTP/1 codec (~200 KB). `ureq` would bring its own TLS plumbing, a
-//!   blocking thread per request (`spawn_blocking`) and its own timeout
-//!   handling; reqwest brings far more (HTTP/2, cookies, redirects).
+//!   `ring` builds with the Rust toolchain and a plain C compiler and links
+//!   statically into musl; aws-lc-rs needs cmake and a C toolchain able to
+//!   build aws-lc for the target, and is the larger of the two. No root
+//!   store crate (webpki-roots, native certs): the router's CA comes from a
+//!   file.
+//! - **hyper 1 (HTTP/1 client only, no default features) + hyper-util
+//!   (only its tokio I/O adapter) + http-body-util** for REST. It reuses
+//!   the tokio runtime and the rustls connector the classic client needs
+//!   anyway, so REST adds only hyper's HTTP/1 codec and its small helpers
+//!   (http, httparse, want, atomic-waker). `ureq` would add a second HTTP
+//!   stack with its own TLS glue, a blocking thread per request
+//!   (`spawn_blocking`) and timeouts of its own; reqwest brings much more
+//!   (HTTP/2, cookies, redirects, its own pool).
 //! - **serde_json** for REST bodies (already in the workspace); no
 //!   `serde` derive: bodies are flat string maps.
 //! - **base64** for the Basic `Authorization` header.

@@ -11,8 +11,6 @@ use crate::{ApiError, Credentials, Endpoint};
 pub const ID_ATTR: &str = ".id";
 /// `!done` attribute with the id of the item `add` created.
 const RET_ATTR: &str = "ret";
-/// Parameter of `move` naming the items to move (the CLI's `numbers`).
-const MOVE_ITEMS_ATTR: &str = "numbers";
 /// Parameter of `move` naming the item to move before.
 const MOVE_DESTINATION_ATTR: &str = "destination";
 
@@ -41,8 +39,9 @@ pub trait RouterOs {
     fn remove(&self, path: &str, id: &str) -> impl Future<Output = Result<(), ApiError>> + Send;
 
     /// Moves item `id` just before item `before_id` (firewall rule order).
-    /// Classic API: `move =numbers= =destination=`; REST: `POST <path>/move`
-    /// with `.id` and `destination`.
+    /// Classic API: `move =.id= =destination=`; REST: `POST <path>/move`
+    /// with `.id` and `destination`, the REST API page's own example (REST
+    /// is a JSON wrapper of the API, so both carry the same attributes).
     fn move_before(&self, path: &str, id: &str, before_id: &str) -> impl Future<Output = Result<(), ApiError>> + Send;
 }
 
@@ -82,7 +81,7 @@ impl RouterOs for Client {
     }
 
     async fn move_before(&self, path: &str, id: &str, before_id: &str) -> Result<(), ApiError> {
-        let cmd = command(path, "move").attr(MOVE_ITEMS_ATTR, id).attr(MOVE_DESTINATION_ATTR, before_id);
+        let cmd = command(path, "move").attr(ID_ATTR, id).attr(MOVE_DESTINATION_ATTR, before_id);
         self.execute(cmd).await.map(drop)
     }
 }

@@ -22,7 +22,7 @@
 //! connections (and only one goes back to the idle slot). A request that
 //! could not be sent on the reused connection is retried on a new one.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, Once, PoisonError};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -55,6 +55,8 @@ const ERROR_MESSAGE_KEY: &str = "message";
 const ERROR_DETAIL_KEY: &str = "detail";
 /// Media type of request bodies.
 const JSON_MEDIA_TYPE: &str = "application/json";
+
+static PLAINTEXT_WARNING: Once = Once::new();
 
 /// A REST API client. Cheap to clone; clones share the idle connection.
 #[derive(Clone)]
@@ -118,11 +120,13 @@ impl RestClient {
     /// start as it does with the classic API.
     pub async fn connect(endpoint: &Endpoint, creds: &Credentials, opts: &ClientOptions) -> Result<Self, ApiError> {
         if endpoint.scheme == Scheme::Http {
-            tracing::warn!(
-                %endpoint,
-                "using the RouterOS REST API over plain HTTP: the password crosses the network in clear text; \
-                 prefer https:// with a CA file"
-            );
+            PLAINTEXT_WARNING.call_once(|| {
+                tracing::warn!(
+                    %endpoint,
+                    "using the RouterOS REST API over plain HTTP: the password crosses the network in clear text; \
+                     prefer https:// with a CA file"
+                );
+            });
         }
         let client = Self::new(endpoint, creds, opts)?;
         client.request(Method::GET, PROBE_PATH, None).await?;

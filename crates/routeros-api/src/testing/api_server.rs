@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use super::store::{category, op_for, split_command, Outcome};
+use super::store::{category, op_for, split_command, Outcome, RET};
 use super::{Held, RouterState};
 use crate::proto::{Attrs, Decoder, Reply, ReplySentence, Sentence};
 
@@ -22,6 +22,12 @@ const INTERRUPTED: &str = "interrupted";
 const LEGACY_CHALLENGE: &str = "856780b7411eefd3abadee2058c149a3";
 /// Bytes read at a time.
 const READ_CHUNK: usize = 4096;
+/// `/login` attribute with the user name.
+const NAME_ATTR: &str = "name";
+/// `/login` attribute with the password.
+const PASSWORD_ATTR: &str = "password";
+/// `/cancel` attribute naming the tag to cancel.
+const CANCEL_TAG_ATTR: &str = "tag";
 
 /// What the connection writer does next.
 #[derive(Debug)]
@@ -114,11 +120,11 @@ fn handle(state: &Arc<RouterState>, sentence: &Sentence, logged_in: &mut bool, t
     match command {
         "/login" => {
             if state.legacy_login {
-                let ret = Attrs::from([("ret".to_owned(), LEGACY_CHALLENGE.to_owned())]);
+                let ret = Attrs::from([(RET.to_owned(), LEGACY_CHALLENGE.to_owned())]);
                 send(tx, tag, vec![Reply::Done(ret)]);
             } else if state.check_user(
-                attrs.get("name").map_or("", String::as_str),
-                attrs.get("password").map_or("", String::as_str),
+                attrs.get(NAME_ATTR).map_or("", String::as_str),
+                attrs.get(PASSWORD_ATTR).map_or("", String::as_str),
             ) {
                 *logged_in = true;
                 state.api_logins.fetch_add(1, Ordering::Relaxed);
@@ -138,7 +144,7 @@ fn handle(state: &Arc<RouterState>, sentence: &Sentence, logged_in: &mut bool, t
             false
         }
         "/cancel" => {
-            if let Some(target) = attrs.get("tag") {
+            if let Some(target) = attrs.get(CANCEL_TAG_ATTR) {
                 let cancelled = state.take_held(|h| h.tx.same_channel(tx) && h.sentence.tag() == Some(target.as_str()));
                 for h in cancelled {
                     let trap = Reply::Trap { category: Some(category::INTERRUPTED), message: INTERRUPTED.into() };
@@ -168,7 +174,7 @@ pub(crate) fn run(state: &RouterState, sentence: &Sentence, tx: &OutTx) {
     let replies = match result {
         Ok(Outcome::Rows(rows)) if rows.is_empty() && state.emit_empty => vec![Reply::Empty, done],
         Ok(Outcome::Rows(rows)) => rows.into_iter().map(Reply::Re).chain([done]).collect(),
-        Ok(Outcome::Created(id)) => vec![Reply::Done(Attrs::from([("ret".to_owned(), id)]))],
+        Ok(Outcome::Created(id)) => vec![Reply::Done(Attrs::from([(RET.to_owned(), id)]))],
         Ok(Outcome::Done) => vec![done],
         Err(trap) => vec![Reply::Trap { category: trap.category, message: trap.message }, done],
     };

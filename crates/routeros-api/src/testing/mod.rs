@@ -88,7 +88,7 @@ struct Held {
 #[derive(Debug)]
 struct RouterState {
     store: Mutex<Store>,
-    users: Vec<(String, String)>,
+    users: Vec<Credentials>,
     legacy_login: bool,
     emit_empty: bool,
     held_commands: Mutex<HashSet<String>>,
@@ -108,7 +108,7 @@ impl RouterState {
     }
 
     fn check_user(&self, user: &str, password: &str) -> bool {
-        self.users.iter().any(|(u, p)| u == user && p == password)
+        self.users.iter().any(|c| c.user() == user && c.password() == password)
     }
 
     fn is_held(&self, command: &str) -> bool {
@@ -133,17 +133,30 @@ impl RouterState {
 /// Settings of a [`TestRouter`].
 #[derive(Debug, Default)]
 pub struct TestRouterBuilder {
-    users: Vec<(String, String)>,
+    users: Vec<Credentials>,
     legacy_login: bool,
     no_empty: bool,
-    tls: Option<(String, String)>,
+    tls: Option<TlsPem>,
     menus: Vec<String>,
+}
+
+/// Certificate chain and private key of the fake router, in PEM.
+#[derive(Default)]
+struct TlsPem {
+    cert_chain: String,
+    key: String,
+}
+
+impl std::fmt::Debug for TlsPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsPem { .. }")
+    }
 }
 
 impl TestRouterBuilder {
     /// Accepts this user (the first call replaces the default user).
     pub fn user(mut self, name: &str, password: &str) -> Self {
-        self.users.push((name.to_owned(), password.to_owned()));
+        self.users.push(Credentials::new(name, password));
         self
     }
 
@@ -164,7 +177,7 @@ impl TestRouterBuilder {
     /// Serve both APIs over TLS with this certificate chain and private key
     /// (PEM): the URLs become `apis://` and `https://`.
     pub fn tls(mut self, cert_chain_pem: &str, key_pem: &str) -> Self {
-        self.tls = Some((cert_chain_pem.to_owned(), key_pem.to_owned()));
+        self.tls = Some(TlsPem { cert_chain: cert_chain_pem.to_owned(), key: key_pem.to_owned() });
         self
     }
 
@@ -176,16 +189,13 @@ impl TestRouterBuilder {
 
     /// Binds both ports on 127.0.0.1 and starts serving.
     pub async fn start(self) -> std::io::Result<TestRouter> {
-        let users = if self.users.is_empty() {
-            vec![(DEFAULT_USER.to_owned(), DEFAULT_PASSWORD.to_owned())]
-        } else {
-            self.users
-        };
+        let users =
+            if self.users.is_empty() { vec![Credentials::new(DEFAULT_USER, DEFAULT_PASSWORD)] } else { self.users };
         let mut store = Store::default();
         for m in &self.menus {
             store.add_menu(m);
         }
-        let acceptor = self.tls.as_ref().map(|(c, k)| tls_acceptor(c, k)).transpose()?;
+        let acceptor = self.tls.as_ref().map(|pem| tls_acceptor(&pem.cert_chain, &pem.key)).transpose()?;
         let state = Arc::new(RouterState {
             store: Mutex::new(store),
             users,
@@ -326,8 +336,7 @@ impl TestRouter {
 
     /// Credentials of the first configured user.
     pub fn credentials(&self) -> Credentials {
-        let (u, p) = self.state.users.first().cloned().unwrap_or_default();
-        Credentials::new(u, p)
+        self.state.users.first().cloned().unwrap_or_else(|| Credentials::new(DEFAULT_USER, DEFAULT_PASSWORD))
     }
 
     /// Adds an item to `menu` (creating the menu if unknown) and returns its

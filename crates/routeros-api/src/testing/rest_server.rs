@@ -16,7 +16,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{json, Map, Value};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::store::{op_for, split_command, Op, Outcome, Store, Trap, TrapKind};
+use super::store::{op_for, split_command, Op, Outcome, Store, Trap, TrapKind, RET};
 use super::RouterState;
 use crate::proto::Attrs;
 use crate::rest::REST_PREFIX;
@@ -186,7 +186,7 @@ async fn handle(state: &RouterState, req: Request<Incoming>) -> Reply {
             match store.apply(&path, Op::Add(attrs)) {
                 Ok(Outcome::Created(id)) => {
                     let row = store.get(&path, &id).unwrap_or_default();
-                    json_reply(StatusCode::CREATED, &attrs_json(&row))
+                    json_reply(StatusCode::OK, &attrs_json(&row))
                 }
                 Ok(_) => json_reply(StatusCode::OK, &json!([])),
                 Err(trap) => trap_reply(&trap, false),
@@ -224,7 +224,7 @@ async fn handle(state: &RouterState, req: Request<Incoming>) -> Reply {
                 Ok(Outcome::Rows(rows)) => {
                     json_reply(StatusCode::OK, &Value::Array(rows.iter().map(attrs_json).collect()))
                 }
-                Ok(Outcome::Created(id)) => json_reply(StatusCode::OK, &json!({ "ret": id })),
+                Ok(Outcome::Created(id)) => json_reply(StatusCode::OK, &json!({ RET: id })),
                 Ok(Outcome::Done) => json_reply(StatusCode::OK, &json!([])),
                 Err(trap) => trap_reply(&trap, false),
             }

@@ -41,6 +41,8 @@ const SINGLETONS: &[(&str, &[(&str, &str)])] = &[
 
 /// Property holding the internal id.
 pub(crate) const ID: &str = ".id";
+/// `!done` attribute (REST: key) with the id `add` created.
+pub(crate) const RET: &str = "ret";
 /// Property every item gets when `add` does not set it.
 const DISABLED: &str = "disabled";
 /// Its default value.
