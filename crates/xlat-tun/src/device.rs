@@ -375,6 +375,10 @@ pub fn open(cfg: &TunConfig) -> Result<TunDevice, TunError> {
     let name = first.name().map_err(|source| TunError::Query { source })?;
     let if_index = first.if_index().map_err(|source| TunError::Query { source })?;
     first.set_mtu(cfg.mtu).map_err(|source| TunError::SetMtu { name: name.clone(), mtu: cfg.mtu, source })?;
+    // No IPv6 link-local address on the TUN: the translator needs none, and
+    // the kernel would otherwise send MLD reports and router solicitations
+    // into it. Best effort: /proc/sys may be read-only.
+    let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/addr_gen_mode"), "1\n");
     first.enabled(true).map_err(|source| TunError::Up { name: name.clone(), source })?;
 
     let mut sync: Vec<SyncDevice> = Vec::with_capacity(cfg.queues);

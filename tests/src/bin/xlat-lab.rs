@@ -10,6 +10,8 @@
 //! cargo run -p xlat-lab -- demo --clat tayga       # TAYGA as a stand-in CLAT
 //! cargo run -p xlat-lab -- demo --clat-cmd 'target/debug/clat run'
 //! cargo run -p xlat-lab -- demo --server-mtu 1280
+//! cargo run -p xlat-lab -- demo --plat-prefix auto  # RFC 7050 discovery
+//! cargo run -p xlat-lab -- up --hold 600           # keep the lab to explore
 //! ```
 //!
 //! Exit status: 0 when every check passed, 1 when one failed or the lab

@@ -27,6 +27,10 @@ use xlat_tun::{IoCounters, TunConfig};
 use metrics::{Metrics, PrefixStatus};
 use settings::{LogFormat, PlatPrefix, RunArgs, RunSettings};
 
+/// How often the routes into the TUN are checked (and put back if the
+/// kernel removed them when the link went down).
+const ROUTE_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Installs the log subscriber: stdout, text or JSON, `RUST_LOG` filter
 /// (default `info`).
 pub(crate) fn init_logging(format: LogFormat) {
@@ -137,11 +141,21 @@ async fn serve(
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    let mut route_check = tokio::time::interval(ROUTE_CHECK);
+    route_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let outcome = loop {
         tokio::select! {
             _ = term.recv() => break Ok("SIGTERM"),
             _ = int.recv() => break Ok("SIGINT"),
             _ = hup.recv() => reload(args, s, &ctx, &metrics),
+            _ = route_check.tick() => {
+                if let Some(r) = routes.as_ref() {
+                    let n = r.ensure().await;
+                    if n > 0 {
+                        tracing::warn!(restored = n, "routes into the TUN were missing (link bounced?) and are back");
+                    }
+                }
+            }
             Some(done) = workers.join_next() => {
                 break Err(match done {
                     Ok(Ok(())) => anyhow::anyhow!("a worker stopped unexpectedly"),

@@ -81,6 +81,32 @@ pub(crate) async fn install(ifindex: u32, v4: &[Ipv4Network], v6: &[Ipv6Network]
 }
 
 impl Installed {
+    /// Puts back routes the kernel removed (the TUN went down and up):
+    /// adds each again, an existing one is left alone. Returns how many
+    /// were restored.
+    pub(crate) async fn ensure(&self) -> usize {
+        let mut restored = 0;
+        for net in &self.v4 {
+            let msg = RouteMessageBuilder::<Ipv4Addr>::new()
+                .destination_prefix(net.network(), net.prefix())
+                .output_interface(self.ifindex)
+                .build();
+            if self.handle.route().add(msg).execute().await.is_ok() {
+                restored += 1;
+            }
+        }
+        for net in &self.v6 {
+            let msg = RouteMessageBuilder::<Ipv6Addr>::new()
+                .destination_prefix(net.network(), net.prefix())
+                .output_interface(self.ifindex)
+                .build();
+            if self.handle.route().add(msg).execute().await.is_ok() {
+                restored += 1;
+            }
+        }
+        restored
+    }
+
     /// Removes every route this process added (errors are logged: the TUN
     /// going away removes its routes anyway).
     pub(crate) async fn remove(&mut self) {
