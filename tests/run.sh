@@ -16,7 +16,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   if [ ${#missing[@]} -gt 0 ]; then
     echo "== installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
+    # A mirror in the middle of a sync can fail one index: retry once,
+    # then go on with the lists we have rather than fail the run.
+    apt-get update -qq || apt-get update -qq || echo "warning: apt-get update failed; using the package lists already here"
     # tshark asks whether non-root users may capture: answer no.
     echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -11,10 +11,7 @@
 //! configuration error, each reported as one line on stderr.
 #![forbid(unsafe_code)]
 
-mod capture;
 mod cli;
-mod describe;
-mod link;
 mod run;
 mod translate;
 

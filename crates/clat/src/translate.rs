@@ -8,9 +8,10 @@ use std::path::Path;
 use anyhow::Context;
 use xlat_core::{Counters, DropReason, Resolved, Translator, OUT_BUF_LEN};
 
-use crate::capture::{Capture, Output};
+use xlat_pcap::capture::{Capture, Output};
+use xlat_pcap::{describe, link};
+
 use crate::cli::TranslateArgs;
-use crate::{describe, link};
 
 /// Frames that were not translated, by why.
 #[derive(Debug, Default)]

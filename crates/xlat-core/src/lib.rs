@@ -23,6 +23,8 @@
 //! | [`rfc7757`] | RFC 7757 EAM table |
 //! | `rfc7915` | RFC 7915 §4 (4->6), §5 (6->4), ICMP §4.2-4.4/§5.2-5.4 |
 //! | [`checksum`] | RFC 1071 sum, RFC 1624 incremental update |
+//! | [`stateful`] | RFC 6146 §3.7: translation with a caller's outgoing tuple ([`Translator::translate_stateful`]) |
+//! | [`tuple`] | RFC 6146 §3.4: the incoming tuple of a packet ([`tuple::extract`]) |
 #![forbid(unsafe_code)]
 
 pub mod checksum;
@@ -31,9 +33,13 @@ mod mss;
 pub mod rfc6052;
 pub mod rfc7757;
 mod rfc7915;
+pub mod stateful;
+pub mod tuple;
 mod verdict;
 mod wire;
 
 pub use config::{Config, ConfigError, Resolved, UdpZeroChecksum};
 pub use rfc7915::{Translator, OUT_BUF_LEN};
+pub use stateful::Rewrite;
+pub use tuple::{PacketTuple, QuotedTuple, TupleKind};
 pub use verdict::{Action, Counters, DropReason, Family};

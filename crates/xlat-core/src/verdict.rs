@@ -145,6 +145,12 @@ drop_reasons! {
     UdpZeroChecksum => "udp_zero_checksum",
     /// The caller's output buffer is too small (an API misuse, never input).
     OutputBufferTooSmall => "output_buffer_too_small",
+    /// Stateful translation (RFC 6146 §1): a protocol other than TCP, UDP
+    /// and ICMP, which a NAT64 cannot give a tuple to.
+    UnsupportedProtocol => "unsupported_protocol",
+    /// [`crate::Translator::translate_stateful`] got a [`crate::Rewrite`]
+    /// whose addresses are not of the output family (an API misuse).
+    RewriteFamilyMismatch => "rewrite_family_mismatch",
 }
 
 /// Packet, byte and drop counters of one translator (one per worker).

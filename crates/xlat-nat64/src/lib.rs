@@ -124,7 +124,7 @@ pub use fragments::{
     Fragment, FragmentCollector, FragmentConfig, FragmentDrop, FragmentKey, FragmentStats, FragmentVerdict, Released,
 };
 pub use index::MAX_ENTRIES;
-pub use nat64::{MemoryReport, Nat64, SessionInfo};
+pub use nat64::{MemoryReport, Nat64, Pool4Usage, SessionInfo};
 pub use sharded::ShardedNat64;
 pub use tcp_fsm::TcpState;
 pub use tuple::{Proto, TcpFlags, Timestamp, Tuple4, Tuple6};

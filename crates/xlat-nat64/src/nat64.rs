@@ -117,6 +117,42 @@ fn ms(d: core::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// The lifetimes in milliseconds, indexed by [`TimerKind`].
+fn timeouts_ms(t: &crate::config::Timeouts) -> [u64; 5] {
+    let mut timeouts = [0; 5];
+    timeouts[TimerKind::Udp as usize] = ms(t.udp);
+    timeouts[TimerKind::TcpEst as usize] = ms(t.tcp_est);
+    timeouts[TimerKind::TcpTrans as usize] = ms(t.tcp_trans);
+    timeouts[TimerKind::TcpSyn as usize] = ms(t.tcp_incoming_syn);
+    timeouts[TimerKind::Icmp as usize] = ms(t.icmp);
+    timeouts
+}
+
+/// Port usage of one pool4 address for one protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pool4Usage {
+    /// The pool4 address.
+    pub addr: Ipv4Addr,
+    /// The protocol (ICMP: identifiers).
+    pub proto: Proto,
+    /// Ports (identifiers) in use: dynamic and static BIB entries.
+    pub used: u32,
+    /// Ports (identifiers) in the configured range.
+    pub total: u32,
+}
+
+impl Pool4Usage {
+    /// `used` as a percentage of `total` (0 when the range is empty).
+    #[must_use]
+    pub fn percent(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            f64::from(self.used) * 100.0 / f64::from(self.total)
+        }
+    }
+}
+
 impl Nat64 {
     /// Validates `config` and allocates every table (fixed memory: see
     /// [`Nat64::memory`]).
@@ -131,13 +167,7 @@ impl Nat64 {
         let statics: Vec<_> =
             config.static_bib.iter().filter(|s| owner_of(s.v4_port, shards) == shard).copied().collect();
         let hash = KeyedHash::new(config.seed);
-        let t = &config.timeouts;
-        let mut timeouts = [0; 5];
-        timeouts[TimerKind::Udp as usize] = ms(t.udp);
-        timeouts[TimerKind::TcpEst as usize] = ms(t.tcp_est);
-        timeouts[TimerKind::TcpTrans as usize] = ms(t.tcp_trans);
-        timeouts[TimerKind::TcpSyn as usize] = ms(t.tcp_incoming_syn);
-        timeouts[TimerKind::Icmp as usize] = ms(t.icmp);
+        let timeouts = timeouts_ms(&config.timeouts);
         let mut nat = Self {
             pool6: config.pool6,
             pool4: Pool4::new(&config.pool4, shard, shards),
@@ -307,6 +337,58 @@ impl Nat64 {
     /// Every BIB entry (management, tests), `time` set to the latest `now`.
     pub fn bib_entries(&self) -> impl Iterator<Item = Mapping> + '_ {
         self.bib.iter().map(|(_, e)| self.mapping(e))
+    }
+
+    /// Applies the settings of `config` that can change while running:
+    /// client prefixes and the IPv4 allow-list, `max_sessions_per_client`,
+    /// `max_held_syns`, the session lifetimes, `drop_external_tcp` and
+    /// `handle_rst_during_fin_rcv`. A shorter lifetime also shortens the
+    /// sessions already running on it (to at most `now` + the new one); a
+    /// longer one applies from their next refresh. Every other setting
+    /// (pool6, pool4, filtering, table sizes, client granularity, static
+    /// BIB entries, seed) is fixed at construction and ignored here.
+    pub fn reconfigure(&mut self, now: Timestamp, config: &Nat64Config) {
+        self.advance(now);
+        self.policy = Policy::new(&config.clients, &config.v4_allow);
+        self.max_per_client = config.max_sessions_per_client;
+        self.held.max = config.max_held_syns;
+        self.drop_external_tcp = config.drop_external_tcp;
+        self.rst_during_fin = config.handle_rst_during_fin_rcv;
+        let new = timeouts_ms(&config.timeouts);
+        for kind in TimerKind::ALL {
+            let i = kind as usize;
+            if new[i] < self.timeouts[i] {
+                let latest = self.now.saturating_add(new[i]);
+                self.sessions.clamp_deadlines(kind, latest);
+                if kind == TimerKind::TcpSyn {
+                    let Held { type1, fifo, .. } = &mut self.held;
+                    for (exp, t) in fifo.iter_mut() {
+                        if *exp > latest {
+                            if let Some(v) = type1.get_mut(t).filter(|v| **v == *exp) {
+                                *v = latest;
+                            }
+                            *exp = latest;
+                        }
+                    }
+                }
+            }
+        }
+        self.timeouts = new;
+    }
+
+    /// Port (or identifier) usage of every pool4 address and protocol, this
+    /// shard's share (see [`crate::ShardedNat64::pool4_usage`]).
+    #[must_use]
+    pub fn pool4_usage(&self) -> Vec<Pool4Usage> {
+        let mut out = Vec::new();
+        for i in 0..self.pool4.len() as u16 {
+            for proto in Proto::ALL {
+                if let Some((used, total)) = self.pool4.usage(i, proto) {
+                    out.push(Pool4Usage { addr: self.pool4.addr(i), proto, used, total });
+                }
+            }
+        }
+        out
     }
 
     // ----- shared helpers of the steps ---------------------------------------

@@ -57,6 +57,8 @@ struct PortSpace {
     used: Box<[u64; WORDS]>,
     /// Free owned ports per class `range_class * 2 + parity`.
     free: [u32; 4],
+    /// Ports this shard owns in the range (free or not).
+    owned: u32,
 }
 
 impl PortSpace {
@@ -141,7 +143,7 @@ impl Pool4 {
                                 *f = c.iter().count() as u32;
                             }
                         }
-                        PortSpace { range, used: Box::new([0; WORDS]), free }
+                        PortSpace { range, used: Box::new([0; WORDS]), free, owned: free.iter().sum() }
                     })
                 })
             })
@@ -252,6 +254,15 @@ impl Pool4 {
             }
         }
         None
+    }
+
+    /// (ports in use, ports in the range) of this shard on address `i` for
+    /// `proto`: the shard's own ports only, so the sums over the shards are
+    /// the address's. `None` when the protocol is off on the address.
+    pub(crate) fn usage(&self, i: u16, proto: Proto) -> Option<(u32, u32)> {
+        let space = self.spaces.get(usize::from(i))?[proto.index()].as_ref()?;
+        let free: u32 = space.free.iter().sum();
+        Some((space.owned.saturating_sub(free), space.owned))
     }
 
     /// Ports in use on address `i` for `proto` (invariant checks).

@@ -248,6 +248,22 @@ impl Sessions {
         self.push_back(timer, idx);
     }
 
+    /// Lowers every deadline on `timer` past `latest` to `latest` (a
+    /// shorter lifetime configured at run time). `min` of a sorted list
+    /// and a constant stays sorted, so the list invariant holds.
+    pub(crate) fn clamp_deadlines(&mut self, timer: TimerKind, latest: u64) {
+        let mut i = self.lists[timer as usize].head;
+        let mut steps = 0;
+        while i != NIL && steps <= self.entries.len() {
+            let s = &mut self.entries[i as usize];
+            if s.expires() > latest {
+                s.set_expires(latest);
+            }
+            i = s.next;
+            steps += 1;
+        }
+    }
+
     /// The session that expires first on `timer`.
     pub(crate) fn head(&self, timer: TimerKind) -> Option<(u32, u64)> {
         let h = self.lists[timer as usize].head;

@@ -31,7 +31,7 @@ use crate::config::{ClientGranularity, ConfigError, Nat64Config};
 use crate::event::Event;
 use crate::index::KeyedHash;
 use crate::limits::{client_hash, client_key};
-use crate::nat64::Nat64;
+use crate::nat64::{Nat64, Pool4Usage};
 use crate::pool4::owner_of;
 use crate::tuple::{pack6, Packed6, Proto, TcpFlags, Timestamp, Tuple4, Tuple6};
 use crate::verdict::{IcmpErrorVerdict, Nat64Drop, Stats, V4Verdict, V6Verdict};
@@ -168,6 +168,35 @@ impl ShardedNat64 {
                 f(e);
             }
         }
+    }
+
+    /// [`Nat64::reconfigure`] on every shard: validates `config` first (for
+    /// this many shards) and applies nothing when it is invalid.
+    pub fn reconfigure(&self, now: Timestamp, config: &Nat64Config) -> Result<(), ConfigError> {
+        config.validate(self.shards.len())?;
+        for i in 0..self.shards.len() {
+            self.lock(i).reconfigure(now, config);
+        }
+        Ok(())
+    }
+
+    /// Port usage per pool4 address and protocol, summed over the shards
+    /// (each shard owns its share of every range).
+    #[must_use]
+    pub fn pool4_usage(&self) -> Vec<Pool4Usage> {
+        let mut total: Vec<Pool4Usage> = Vec::new();
+        for i in 0..self.shards.len() {
+            for u in self.lock(i).pool4_usage() {
+                match total.iter_mut().find(|t| t.addr == u.addr && t.proto == u.proto) {
+                    Some(t) => {
+                        t.used += u.used;
+                        t.total += u.total;
+                    }
+                    None => total.push(u),
+                }
+            }
+        }
+        total
     }
 
     /// Stats summed over the shards.

@@ -1252,3 +1252,87 @@ mod props {
         }
     }
 }
+
+// ----- run-time reconfiguration and pool4 usage ---------------------------------
+
+#[test]
+fn reconfigure_swaps_allow_lists_and_limits_keeping_state() {
+    let mut n = nat(&cfg());
+    let a = out4(n.v6_to_v4(secs(1), up("2001:db8::1", 5000, server(1), 53, Proto::Udp), NONE));
+    // Another prefix becomes a client; the per-client limit drops to 1.
+    let mut c = cfg();
+    c.clients.push("2001:db9::/32".parse().unwrap());
+    c.max_sessions_per_client = 1;
+    n.reconfigure(secs(2), &c);
+    assert!(n.v6_to_v4(secs(2), up("2001:db9::1", 5000, server(1), 53, Proto::Udp), NONE).is_ok(), "new client");
+    assert_eq!(
+        n.v6_to_v4(secs(2), up("2001:db8::1", 5001, server(1), 53, Proto::Udp), NONE),
+        Err(Nat64Drop::ClientSessionLimit),
+        "new limit"
+    );
+    // The existing session keeps its mapping.
+    assert_eq!(out4(n.v6_to_v4(secs(3), up("2001:db8::1", 5000, server(1), 53, Proto::Udp), NONE)), a);
+    // The allow-list: 10.1.0.0/16 reachable only once listed.
+    let private = Ipv4Addr::new(10, 1, 0, 1);
+    let to_private = up("2001:db8:1::2", 1, private, 53, Proto::Udp);
+    assert_eq!(n.v6_to_v4(secs(3), to_private, NONE), Err(Nat64Drop::DestinationNotGlobal));
+    c.v4_allow.push("10.1.0.0/16".parse().unwrap());
+    n.reconfigure(secs(3), &c);
+    assert!(n.v6_to_v4(secs(3), to_private, NONE).is_ok());
+    ok(&n);
+}
+
+#[test]
+fn reconfigure_shorter_lifetime_applies_to_running_sessions() {
+    let mut n = nat(&cfg());
+    let _ = out4(n.v6_to_v4(secs(0), up("2001:db8::1", 5000, server(1), 53, Proto::Udp), NONE));
+    let _ = out4(n.v6_to_v4(secs(10), up("2001:db8::1", 5001, server(1), 53, Proto::Udp), NONE));
+    let mut c = cfg();
+    c.timeouts.udp = Duration::from_secs(120);
+    n.reconfigure(secs(20), &c);
+    ok(&n);
+    // Both now end at most 120 s after the reload, not 300 s after creation.
+    assert!(n.sessions().all(|s| s.expires <= secs(140)), "{:?}", n.sessions().collect::<Vec<_>>());
+    let _ = events(&mut n, secs(141));
+    assert_eq!(n.stats().total_sessions(), 0);
+    // A new session uses the new lifetime.
+    let _ = out4(n.v6_to_v4(secs(200), up("2001:db8::1", 5002, server(1), 53, Proto::Udp), NONE));
+    assert_eq!(only_session(&n).expires, secs(320));
+    ok(&n);
+}
+
+#[test]
+fn reconfigure_shorter_held_syn_timeout_keeps_expiry_working() {
+    let mut c = cfg();
+    c.timeouts.tcp_incoming_syn = Duration::from_secs(60);
+    let mut n = nat(&c);
+    assert_eq!(n.v4_to_v6(secs(0), down(server(1), 80, POOL, 4000, Proto::Tcp), SYN), Ok(V4Verdict::HoldSyn));
+    c.timeouts.tcp_incoming_syn = Duration::from_secs(6);
+    n.reconfigure(secs(1), &c);
+    ok(&n);
+    let ev = events(&mut n, secs(7));
+    assert!(ev.iter().any(|e| matches!(e, Event::HeldSynExpired { .. })), "{ev:?}");
+    ok(&n);
+}
+
+#[test]
+fn pool4_usage_counts_ports_per_address_and_protocol() {
+    let mut c = cfg();
+    c.pool4 = vec![Pool4Entry::new(POOL), Pool4Entry::new(Ipv4Addr::new(192, 0, 2, 2))];
+    c.pool4[1].udp = Some(PortRange::new(2000, 2099));
+    let s = ShardedNat64::new(&c, 3).unwrap();
+    let usage = |s: &ShardedNat64, addr: Ipv4Addr, proto: Proto| {
+        *s.pool4_usage().iter().find(|u| u.addr == addr && u.proto == proto).unwrap()
+    };
+    assert_eq!(usage(&s, POOL, Proto::Udp).total, 64512, "1024-65535");
+    assert_eq!(usage(&s, POOL, Proto::Icmp).total, 65536);
+    assert_eq!(usage(&s, Ipv4Addr::new(192, 0, 2, 2), Proto::Udp).total, 100);
+    for i in 0..10u16 {
+        let client = format!("2001:db8::{i:x}");
+        assert!(s.v6_to_v4(secs(1), up(&client, 5000, server(1), 53, Proto::Udp), NONE).is_ok());
+    }
+    let used: u32 = s.pool4_usage().iter().filter(|u| u.proto == Proto::Udp).map(|u| u.used).sum();
+    assert_eq!(used, 10);
+    let u = usage(&s, Ipv4Addr::new(192, 0, 2, 2), Proto::Udp);
+    assert!((u.percent() - f64::from(u.used)).abs() < 1e-9, "100 ports: one port is one percent");
+}

@@ -67,5 +67,6 @@ pub use device::{open, TunConfig, TunDevice, TunError, MAX_QUEUES, MIN_MTU, TUN_
 pub use io::{PacketIo, TunQueue};
 pub use mem::{mem_pair, mem_pair_with_capacity, MemIo, MemPeer, MEM_PAIR_CAPACITY};
 pub use worker::{
-    run_worker, IoCounters, IoStats, PacketProcessor, Processed, HEADROOM, TICK, VNET_HDR_LEN, WORKER_BUF_LEN,
+    run_worker, IoCounters, IoStats, PacketProcessor, Processed, HEADROOM, MAX_POLL_TRANSMIT, TICK, VNET_HDR_LEN,
+    WORKER_BUF_LEN,
 };

@@ -76,7 +76,21 @@ pub trait PacketProcessor {
 
     /// Processes one packet.
     fn process(&mut self, input: &[u8], out: &mut [u8]) -> Processed;
+
+    /// Packets the processor originates on its own (e.g. a NAT64's ICMP
+    /// error for a held SYN that timed out, or fragments released by the
+    /// first one): the worker calls it after each [`process`](Self::process)
+    /// and each [`on_tick`](Self::on_tick), and writes what it returns,
+    /// until it returns [`Processed::Nothing`] (at most
+    /// [`MAX_POLL_TRANSMIT`] times in a row). Default: nothing.
+    fn poll_transmit(&mut self, _out: &mut [u8]) -> Processed {
+        Processed::Nothing
+    }
 }
+
+/// Most [`PacketProcessor::poll_transmit`] calls in a row, so a busy
+/// processor cannot starve the TUN reads.
+pub const MAX_POLL_TRANSMIT: usize = 64;
 
 impl<P: PacketProcessor + ?Sized> PacketProcessor for &mut P {
     fn on_tick(&mut self) {
@@ -85,6 +99,10 @@ impl<P: PacketProcessor + ?Sized> PacketProcessor for &mut P {
 
     fn process(&mut self, input: &[u8], out: &mut [u8]) -> Processed {
         (**self).process(input, out)
+    }
+
+    fn poll_transmit(&mut self, out: &mut [u8]) -> Processed {
+        (**self).poll_transmit(out)
     }
 }
 
@@ -268,6 +286,9 @@ pub async fn run_worker<I: PacketIo, P: PacketProcessor>(
             () = stop_requested(&mut shutdown) => return Ok(()),
             _ = tick.tick() => {
                 processor.on_tick();
+                if !transmit(&mut io, &mut processor, tx, &mut shutdown, &counters).await {
+                    return Ok(());
+                }
                 continue;
             }
         };
@@ -284,18 +305,56 @@ pub async fn run_worker<I: PacketIo, P: PacketProcessor>(
         counters.rx(n);
 
         let verdict = processor.process(&rx[..n], tx);
-        for pkt in verdict.packets(tx) {
-            let sent = tokio::select! {
-                biased;
-                r = io.send(pkt) => r,
-                () = stop_requested(&mut shutdown) => return Ok(()),
-            };
-            match sent {
-                Ok(()) => counters.tx(pkt.len()),
-                Err(e) => counters.tx_error(&e),
-            }
+        if !send_all(&mut io, verdict, tx, &mut shutdown, &counters).await {
+            return Ok(());
+        }
+        if !transmit(&mut io, &mut processor, tx, &mut shutdown, &counters).await {
+            return Ok(());
         }
     }
+}
+
+/// Writes the packets of `verdict`; `false` when shutdown was requested.
+async fn send_all<I: PacketIo>(
+    io: &mut I,
+    verdict: Processed,
+    tx: &[u8],
+    shutdown: &mut watch::Receiver<bool>,
+    counters: &IoCounters,
+) -> bool {
+    for pkt in verdict.packets(tx) {
+        let sent = tokio::select! {
+            biased;
+            r = io.send(pkt) => r,
+            () = stop_requested(shutdown) => return false,
+        };
+        match sent {
+            Ok(()) => counters.tx(pkt.len()),
+            Err(e) => counters.tx_error(&e),
+        }
+    }
+    true
+}
+
+/// Drains [`PacketProcessor::poll_transmit`] (bounded); `false` when
+/// shutdown was requested.
+async fn transmit<I: PacketIo, P: PacketProcessor>(
+    io: &mut I,
+    processor: &mut P,
+    tx: &mut [u8],
+    shutdown: &mut watch::Receiver<bool>,
+    counters: &IoCounters,
+) -> bool {
+    for _ in 0..MAX_POLL_TRANSMIT {
+        let verdict = processor.poll_transmit(tx);
+        if verdict == Processed::Nothing {
+            break;
+        }
+        if !send_all(io, verdict, tx, shutdown, counters).await {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]

@@ -114,6 +114,27 @@ pub enum PlatKind {
     /// stays available as such once our own `plat` joins the lab.
     #[default]
     Tayga,
+    /// Our stateful NAT64, [`default_plat_binary`]` run --tun-name nat64
+    /// --pool6 2001:db8:64::/96 --pool4 203.0.113.128/30 --clients
+    /// 2001:db8:aaaa::/64 --allow-v4 198.51.100.0/24`: it creates its TUN,
+    /// enables forwarding and routes pool6 and pool4 into it itself.
+    Xlat,
+}
+
+/// Our `plat` binary: `XLAT_LAB_PLAT_BIN`, else `plat` next to the running
+/// executable (`target/debug/`) or one level up (from
+/// `target/debug/deps/`), else `target/debug/plat`.
+#[must_use]
+pub fn default_plat_binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("XLAT_LAB_PLAT_BIN").filter(|b| !b.is_empty()) {
+        return bin.into();
+    }
+    let exe = std::env::current_exe().ok();
+    exe.iter()
+        .flat_map(|e| e.ancestors().skip(1).take(2))
+        .map(|dir| dir.join("plat"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("target/debug/plat"))
 }
 
 /// The knobs of a lab.
@@ -144,10 +165,15 @@ impl Default for LabOptions {
 impl LabOptions {
     /// The defaults, changed by the environment: `XLAT_LAB_CLAT=tayga`
     /// selects the TAYGA stand-in, `XLAT_LAB_CLAT_CMD='...'` a custom CLAT
-    /// command, `XLAT_LAB_CLAT_BIN=PATH` another `clat` binary.
+    /// command, `XLAT_LAB_CLAT_BIN=PATH` another `clat` binary;
+    /// `XLAT_LAB_PLAT=xlat` our `plat` as the PLAT (`XLAT_LAB_PLAT_BIN=PATH`
+    /// another binary) instead of TAYGA.
     #[must_use]
     pub fn from_env() -> Self {
         let mut o = Self::default();
+        if std::env::var("XLAT_LAB_PLAT").is_ok_and(|v| v.eq_ignore_ascii_case("xlat")) {
+            o.plat = PlatKind::Xlat;
+        }
         if let Some(cmd) = std::env::var("XLAT_LAB_CLAT_CMD").ok().filter(|c| !c.trim().is_empty()) {
             o.clat = ClatKind::Command(cmd);
         } else if std::env::var("XLAT_LAB_CLAT").is_ok_and(|v| v.eq_ignore_ascii_case("tayga")) {
@@ -577,7 +603,37 @@ impl Lab {
     fn start_plat(&mut self) -> Result<()> {
         match self.opts.plat {
             PlatKind::Tayga => self.start_tayga_plat(),
+            PlatKind::Xlat => self.start_xlat_plat(),
         }
+    }
+
+    /// Our `plat run` as the PLAT: it routes pool6 and pool4 into its TUN.
+    fn start_xlat_plat(&mut self) -> Result<()> {
+        let mut cmd = self.ns(Role::Isp).command(default_plat_binary());
+        cmd.arg("run");
+        for (k, v) in [
+            ("tun-name", t::PLAT_TUN),
+            ("pool6", t::PLAT_PREFIX),
+            ("pool4", t::XLAT_PLAT_POOL4),
+            ("clients", t::CLAT_NET_V6),
+            ("allow-v4", t::INTERNET_NET),
+            ("metrics-listen", t::XLAT_PLAT_METRICS),
+            ("mapping-log", "true"),
+        ] {
+            cmd.arg(format!("--{k}")).arg(v);
+        }
+        self.plat = Some(Daemon::spawn("plat (PLAT)", cmd)?);
+        self.wait_tun(Role::Isp, t::PLAT_TUN, false)?;
+        // Up and routed by the daemon itself: wait for its routes.
+        let daemon = self.plat.as_mut().context("no daemon")?;
+        let ns = &self.ns[Role::Isp.index()];
+        wait_until(CLAT_START_TIMEOUT, "plat's routes into its TUN", || {
+            if let Some(status) = daemon.exited() {
+                return Some(Err(anyhow::anyhow!("plat exited ({status}); its output:\n{}", daemon.log())));
+            }
+            let out = run(ns.command("ip").args(["-6", "route", "show", t::PLAT_PREFIX]), CONFIG_TIMEOUT).ok()?;
+            String::from_utf8_lossy(&out.stdout).contains(t::PLAT_TUN).then_some(Ok(()))
+        })?
     }
 
     /// TAYGA as the PLAT.

@@ -116,6 +116,10 @@ pub const PLAT_POOL: &str = "203.0.113.128/25";
 pub const PLAT_NET_V4: &str = "203.0.113.0/24";
 /// Name of the PLAT's TUN device.
 pub const PLAT_TUN: &str = "nat64";
+/// pool4 of our PLAT (`plat run`), inside `PLAT_NET_V4`.
+pub const XLAT_PLAT_POOL4: &str = "203.0.113.128/30";
+/// `/metrics` of our PLAT, in `isp`.
+pub const XLAT_PLAT_METRICS: &str = "[::1]:9465";
 
 /// The server (HTTP, DNS, iperf3).
 pub const SERVER: &str = "198.51.100.7";

@@ -137,6 +137,8 @@ async fn serve(
         }
     }
     tracing::info!(workers = s.workers, "clat running");
+    // RouterOS self-provisioning: at start, then every re-check period.
+    let routeros = s.routeros.clone().map(|p| xlat_routeros::SelfProvision::new(p).spawn(s.routeros_role()));
 
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
@@ -165,6 +167,11 @@ async fn serve(
             }
         }
     };
+    // The router first (it stops sending traffic here when
+    // XLAT_ROUTEROS_REMOVE_ON_EXIT=true), then the local routes.
+    if let Some(p) = routeros {
+        p.shutdown().await;
+    }
     // Routes first, while the TUN still exists; then the workers, whose
     // queues hold the device.
     if let Some(r) = routes.as_mut() {

@@ -100,6 +100,11 @@ pub(crate) struct RunArgs {
     /// Translator settings.
     #[command(flatten)]
     pub(crate) translator: TranslatorArgs,
+
+    /// Self-provisioning of the RouterOS router (flags and XLAT_ROUTEROS_*
+    /// variables only, never the file: the password stays out of it).
+    #[command(flatten)]
+    pub(crate) routeros: xlat_routeros::SelfProvisionArgs,
 }
 
 /// The `[clat]` table of the configuration file.
@@ -153,12 +158,25 @@ pub(crate) struct RunSettings {
     pub(crate) workers: u16,
     /// Translator configuration without the PLAT prefix when it is `auto`.
     pub(crate) translator: Config,
+    /// RouterOS self-provisioning (`None`: XLAT_ROUTEROS_URL not set).
+    pub(crate) routeros: Option<xlat_routeros::SelfProvisionSettings>,
 }
 
 impl RunSettings {
     /// IPv6 prefixes that belong to the CLAT side (routed into the TUN).
     pub(crate) fn clat_v6_prefixes(&self) -> Vec<Ipv6Network> {
         self.translator.eam.entries().map(Entry::v6).collect()
+    }
+
+    /// What the router must provide for this CLAT (xlat-routeros): the IPv4
+    /// destinations, the CLAT prefixes, and in single-address mode the NAT
+    /// of the LAN into --clat-ipv4.
+    pub(crate) fn routeros_role(&self) -> xlat_routeros::RoleSpec {
+        xlat_routeros::RoleSpec::Clat(xlat_routeros::ClatSpec {
+            routes_v4: self.routes_v4.clone(),
+            prefix: xlat_routeros::ClatPrefix::Static(self.clat_v6_prefixes()),
+            nat_to: self.clat_ipv6.map(|_| self.clat_ipv4),
+        })
     }
 }
 
@@ -265,6 +283,7 @@ impl RunArgs {
         }
         // Validate now (the prefix may be absent in auto mode: EAM alone is valid).
         translator.clone().validate()?;
+        let routeros = self.routeros.resolve(|k| std::env::var(k).ok())?;
         Ok(RunSettings {
             tun_name,
             tun_mtu,
@@ -279,6 +298,7 @@ impl RunArgs {
             log_format,
             workers,
             translator,
+            routeros,
         })
     }
 }

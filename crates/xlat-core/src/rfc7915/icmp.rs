@@ -191,6 +191,9 @@ impl Translator {
             let o = room(out, icmp.len())?;
             o.copy_from_slice(icmp);
             echo_retype(o, ty6, 0, checksum::pseudo_v6(src6, dst6, icmp.len() as u32, proto::ICMPV6));
+            if let Some(rw) = self.stateful {
+                crate::stateful::rewrite_echo_id(o, rw.src_port);
+            }
             return Ok(icmp.len());
         }
         if !is_v4_error(ty) {
@@ -253,8 +256,15 @@ impl Translator {
         if ip.proto == proto::ICMP && first && payload.first().is_some_and(|t| is_v4_error(*t)) {
             return Err(DropReason::IcmpErrorInError);
         }
-        let src6 = self.map_4to6(ip.src).map_err(|e| e.reason(true))?;
-        let dst6 = self.map_4to6(ip.dst).map_err(|e| e.reason(false))?;
+        // RFC 6146 §3.7: the quoted packet travelled the other way.
+        let inner_rw = self.stateful.map(|rw| rw.mirrored());
+        let (src6, dst6) = match inner_rw {
+            Some(rw) => rw.outer_v6(false)?,
+            None => (
+                self.map_4to6(ip.src).map_err(|e| e.reason(true))?,
+                self.map_4to6(ip.dst).map_err(|e| e.reason(false))?,
+            ),
+        };
         let frag = ip.is_fragment().then_some((ip.frag_off, ip.mf, u32::from(ip.id)));
         let next = if ip.proto == proto::ICMP { proto::ICMPV6 } else { ip.proto };
         // The payload length is what the original packet carried, not what was quoted.
@@ -272,10 +282,16 @@ impl Translator {
             if ip.proto == proto::ICMP {
                 if let Some(ty6) = l4.first().and_then(|t| echo_4to6(*t)) {
                     echo_retype(l4, ty6, 0, checksum::pseudo_v6(src6, dst6, plen as u32, proto::ICMPV6));
+                    if let Some(rw) = inner_rw {
+                        crate::stateful::rewrite_echo_id(l4, rw.src_port);
+                    }
                 }
             } else {
                 let old = checksum::sum_v4_addrs(ip.src, ip.dst);
                 tcp_udp_update(ip.proto, l4, old, checksum::sum_v6_addrs(src6, dst6));
+                if let Some(rw) = inner_rw {
+                    crate::stateful::rewrite_ports(ip.proto, l4, rw.src_port, rw.dst_port);
+                }
             }
         }
         Ok(n + take)
@@ -298,6 +314,9 @@ impl Translator {
             let o = room(out, icmp.len())?;
             o.copy_from_slice(icmp);
             echo_retype(o, ty4, checksum::pseudo_v6(src.0, src.1, icmp.len() as u32, proto::ICMPV6), 0);
+            if let Some(rw) = self.stateful {
+                crate::stateful::rewrite_echo_id(o, rw.src_port);
+            }
             return Ok(icmp.len());
         }
         if !is_v6_error(ty) {
@@ -356,8 +375,15 @@ impl Translator {
         if ip.proto == proto::ICMPV6 && first && payload.first().is_some_and(|t| is_v6_error(*t)) {
             return Err(DropReason::IcmpErrorInError);
         }
-        let src4 = self.map_6to4(ip.src).map_err(|e| e.reason(true))?;
-        let dst4 = self.map_6to4(ip.dst).map_err(|e| e.reason(false))?;
+        // RFC 6146 §3.7: the quoted packet travelled the other way.
+        let inner_rw = self.stateful.map(|rw| rw.mirrored());
+        let (src4, dst4) = match inner_rw {
+            Some(rw) => rw.outer_v4(false)?,
+            None => (
+                self.map_6to4(ip.src).map_err(|e| e.reason(true))?,
+                self.map_6to4(ip.dst).map_err(|e| e.reason(false))?,
+            ),
+        };
         let next = if ip.proto == proto::ICMPV6 { proto::ICMP } else { ip.proto };
         let plen = usize::from(ip.payload_len).saturating_sub(ip.l4_at - IPV6_HDR);
         let tc = if self.cfg.cfg.copy_traffic_class { ip.traffic_class } else { 0 };
@@ -378,10 +404,16 @@ impl Translator {
             if ip.proto == proto::ICMPV6 {
                 if let Some(ty4) = l4.first().and_then(|t| echo_6to4(*t)) {
                     echo_retype(l4, ty4, checksum::pseudo_v6(ip.src, ip.dst, plen as u32, proto::ICMPV6), 0);
+                    if let Some(rw) = inner_rw {
+                        crate::stateful::rewrite_echo_id(l4, rw.src_port);
+                    }
                 }
             } else {
                 let old = checksum::sum_v6_addrs(ip.src, ip.dst);
                 tcp_udp_update(ip.proto, l4, old, checksum::sum_v4_addrs(src4, dst4));
+                if let Some(rw) = inner_rw {
+                    crate::stateful::rewrite_ports(ip.proto, l4, rw.src_port, rw.dst_port);
+                }
             }
         }
         Ok(n + take)

@@ -20,6 +20,7 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::config::{Config, ConfigError, Resolved};
 use crate::rfc6052::is_global_v4;
+use crate::stateful::Rewrite;
 use crate::verdict::{Action, Counters, DropReason, Family};
 
 /// Size of the output buffer [`Translator::translate`] needs: the largest
@@ -43,6 +44,9 @@ pub struct Translator {
     pub(crate) id_state: u32,
     /// Set while re-translating a hairpinned packet (RFC 7757 §4.2).
     pub(crate) hairpin_pass: bool,
+    /// Set during [`Translator::translate_stateful`]: the caller's addresses
+    /// and ports replace the EAM / pool6 mapping.
+    pub(crate) stateful: Option<Rewrite>,
 }
 
 impl Translator {
@@ -61,6 +65,7 @@ impl Translator {
             hairpin: vec![0; OUT_BUF_LEN],
             id_state: ID_SEED,
             hairpin_pass: false,
+            stateful: None,
         }
     }
 
@@ -103,6 +108,81 @@ impl Translator {
         };
         self.count(input.len(), &result);
         result
+    }
+
+    /// RFC 6146 §3.7: translates one packet like [`Translator::translate`],
+    /// but with the addresses and TCP / UDP ports or ICMP identifier of
+    /// `rewrite` (the NAT64's outgoing tuple, RFC 6146 §3.6) instead of the
+    /// EAM / pool6 mapping; an ICMP error's quoted packet gets the mirrored
+    /// rewrite (see [`Rewrite`]). Ports and identifiers are updated with
+    /// RFC 1624 checksum arithmetic. EAM hairpinning does not apply.
+    ///
+    /// `rewrite` must be of the output family (IPv4 for an IPv6 packet and
+    /// the reverse), else [`DropReason::RewriteFamilyMismatch`]. Never
+    /// panics, allocates nothing; every drop is counted.
+    pub fn translate_stateful(
+        &mut self,
+        input: &[u8],
+        out: &mut [u8],
+        rewrite: &Rewrite,
+    ) -> Result<Action, DropReason> {
+        let to_v4 = input.first().is_some_and(|b| b >> 4 == 6);
+        if !rewrite.family_is(to_v4) && input.first().is_some_and(|b| matches!(b >> 4, 4 | 6)) {
+            let result = Err(DropReason::RewriteFamilyMismatch);
+            self.count(input.len(), &result);
+            return result;
+        }
+        self.stateful = Some(*rewrite);
+        let result = self.translate(input, out);
+        self.stateful = None;
+        result
+    }
+
+    /// Counts a drop the caller decided (e.g. a packet a stateful NAT64
+    /// refused before translation), so that one set of counters covers
+    /// every packet.
+    pub fn count_drop(&mut self, reason: DropReason) {
+        self.counters.drops[reason as usize] += 1;
+    }
+
+    /// Writes into `out` an ICMP error of type `ty`, code `code` and 4
+    /// bytes of rest-of-header `rest`, from the translator's own address to
+    /// the sender of `packet`, quoting it (RFC 1812 §4.3.2.3 / RFC 4443
+    /// §2.4 (c) sizes), in the family of `packet`. `None` when no error may
+    /// be sent (about an ICMP error, a non-first fragment, a non-unicast
+    /// source, `icmp-errors` off) or `packet` is not an IP packet. Counted
+    /// as an error sent; the drop itself is the caller's to count.
+    pub fn icmp_error(&mut self, packet: &[u8], ty: u8, code: u8, rest: [u8; 4], out: &mut [u8]) -> Option<usize> {
+        // Only the parsed part of the packet is quoted.
+        let result = match packet.first().map(|b| b >> 4) {
+            Some(4) => {
+                let ihl = usize::from(packet[0] & 0x0f) * 4;
+                let total = usize::from(crate::wire::be16(packet, 2).unwrap_or(0));
+                if ihl < crate::wire::IPV4_HDR || total < ihl || packet.len() < total {
+                    return None;
+                }
+                self.icmp4_error(&packet[..total], ty, code, rest, out, DropReason::UnknownVersion)
+            }
+            Some(6) => {
+                let plen = usize::from(crate::wire::be16(packet, 4).unwrap_or(0));
+                let total = crate::wire::IPV6_HDR + plen;
+                if packet.len() < total {
+                    return None;
+                }
+                self.icmp6_error(&packet[..total], ty, code, rest, out, DropReason::UnknownVersion)
+            }
+            _ => return None,
+        };
+        match result {
+            Ok(Action::IcmpError { family, len, .. }) => {
+                match family {
+                    Family::V4 => self.counters.icmp4_errors_sent += 1,
+                    Family::V6 => self.counters.icmp6_errors_sent += 1,
+                }
+                Some(len)
+            }
+            _ => None,
+        }
     }
 
     fn count(&mut self, in_len: usize, result: &Result<Action, DropReason>) {

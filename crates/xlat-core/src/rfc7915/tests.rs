@@ -76,11 +76,11 @@ pub(crate) fn v6(src: Ipv6Addr, dst: Ipv6Addr, next: u8, ext_and_l4: &[u8]) -> V
     p
 }
 
-fn pseudo4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, len: usize) -> u64 {
+pub(crate) fn pseudo4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, len: usize) -> u64 {
     words(&src.octets()) + words(&dst.octets()) + u64::from(proto) + len as u64
 }
 
-fn pseudo6(src: Ipv6Addr, dst: Ipv6Addr, proto: u8, len: usize) -> u64 {
+pub(crate) fn pseudo6(src: Ipv6Addr, dst: Ipv6Addr, proto: u8, len: usize) -> u64 {
     words(&src.octets()) + words(&dst.octets()) + u64::from(proto) + len as u64
 }
 
@@ -168,13 +168,13 @@ pub(crate) fn run(t: &mut Translator, input: &[u8]) -> Out {
     Out { action, buf }
 }
 
-fn a6(p: &[u8], at: usize) -> Ipv6Addr {
+pub(crate) fn a6(p: &[u8], at: usize) -> Ipv6Addr {
     let mut b = [0; 16];
     b.copy_from_slice(&p[at..at + 16]);
     Ipv6Addr::from(b)
 }
 
-fn a4(p: &[u8], at: usize) -> Ipv4Addr {
+pub(crate) fn a4(p: &[u8], at: usize) -> Ipv4Addr {
     Ipv4Addr::new(p[at], p[at + 1], p[at + 2], p[at + 3])
 }
 

@@ -173,15 +173,22 @@ impl Translator {
             ip.ttl - 1
         };
 
-        let src6 = match self.map_4to6_source(ip.src) {
-            Ok(a) => a,
-            // RFC 6791: an ICMPv4 error from an address with no mapping.
-            Err(MapError::NoMapping | MapError::WkpNonGlobal) if is_icmp_error => self.cfg.rfc6791_v6,
-            Err(e) => return self.unmappable_v4(packet, out, e.reason(true)),
-        };
-        let dst6 = match self.map_4to6(ip.dst) {
-            Ok(a) => a,
-            Err(e) => return self.unmappable_v4(packet, out, e.reason(false)),
+        let (src6, dst6) = match self.stateful {
+            // RFC 6146 §3.7: the addresses of the outgoing tuple.
+            Some(rw) => rw.outer_v6(is_icmp_error)?,
+            None => {
+                let src6 = match self.map_4to6_source(ip.src) {
+                    Ok(a) => a,
+                    // RFC 6791: an ICMPv4 error from an address with no mapping.
+                    Err(MapError::NoMapping | MapError::WkpNonGlobal) if is_icmp_error => self.cfg.rfc6791_v6,
+                    Err(e) => return self.unmappable_v4(packet, out, e.reason(true)),
+                };
+                let dst6 = match self.map_4to6(ip.dst) {
+                    Ok(a) => a,
+                    Err(e) => return self.unmappable_v4(packet, out, e.reason(false)),
+                };
+                (src6, dst6)
+            }
         };
 
         let frag_hdr = ip.is_fragment();
@@ -199,6 +206,12 @@ impl Translator {
             room(out, hdr_len + payload.len())?[hdr_len..].copy_from_slice(payload);
             if first {
                 let l4 = &mut out[hdr_len..hdr_len + payload.len()];
+                if let Some(rw) = self.stateful {
+                    // Ports first: a zero UDP checksum computed below covers them.
+                    if l4.len() >= 4 {
+                        crate::stateful::rewrite_ports(ip.proto, l4, rw.src_port, rw.dst_port);
+                    }
+                }
                 self.transport_4to6(ip, l4, src6, dst6)?;
             }
             plen = payload.len();

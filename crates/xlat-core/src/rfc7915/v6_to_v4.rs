@@ -195,16 +195,23 @@ impl Translator {
         // §5.4: no error is sent about any ICMPv6 message.
         let is_icmp = ip.proto == proto::ICMPV6;
 
-        let src4 = match self.map_6to4(ip.src) {
-            Ok(a) => a,
-            // RFC 6791: ICMPv6 errors from IPv6 routers with no mapping (but
-            // RFC 6052 §3.1: never for a Well-Known-Prefix address).
-            Err(MapError::NoMapping) if is_icmp_error => self.cfg.rfc6791_v4,
-            Err(e) => return self.unmappable_v6(packet, out, e.reason(true), is_icmp),
-        };
-        let dst4 = match self.map_6to4(ip.dst) {
-            Ok(a) => a,
-            Err(e) => return self.unmappable_v6(packet, out, e.reason(false), is_icmp),
+        let (src4, dst4) = match self.stateful {
+            // RFC 6146 §3.7: the addresses of the outgoing tuple.
+            Some(rw) => rw.outer_v4(is_icmp_error)?,
+            None => {
+                let src4 = match self.map_6to4(ip.src) {
+                    Ok(a) => a,
+                    // RFC 6791: ICMPv6 errors from IPv6 routers with no mapping (but
+                    // RFC 6052 §3.1: never for a Well-Known-Prefix address).
+                    Err(MapError::NoMapping) if is_icmp_error => self.cfg.rfc6791_v4,
+                    Err(e) => return self.unmappable_v6(packet, out, e.reason(true), is_icmp),
+                };
+                let dst4 = match self.map_6to4(ip.dst) {
+                    Ok(a) => a,
+                    Err(e) => return self.unmappable_v6(packet, out, e.reason(false), is_icmp),
+                };
+                (src4, dst4)
+            }
         };
         if super::v4_to_v6::is_reserved_v4(src4) || super::v4_to_v6::is_reserved_v4(dst4) {
             return Err(DropReason::Ipv4ReservedAddress);
@@ -223,6 +230,9 @@ impl Translator {
             if first {
                 let l4 = &mut out[IPV4_HDR..IPV4_HDR + payload.len()];
                 transport_6to4(ip.proto, l4, (ip.src, ip.dst), (src4, dst4))?;
+                if let Some(rw) = self.stateful {
+                    crate::stateful::rewrite_ports(ip.proto, l4, rw.src_port, rw.dst_port);
+                }
                 if let (proto::TCP, Some(max)) = (ip.proto, self.cfg.cfg.mss_clamp) {
                     crate::mss::clamp(l4, max);
                 }
@@ -237,7 +247,10 @@ impl Translator {
         // RFC 7757 §4: hairpin when the destination came from pool6 but lands
         // in EAM IPv4 space (traffic to the EAM's own IPv6 side is ordinary).
         let eam = &self.cfg.cfg.eam;
-        let hairpin = self.cfg.cfg.eam_hairpin && eam.contains_v4(dst4) && eam.v6_to_v4(ip.dst).is_none();
+        let hairpin = self.stateful.is_none()
+            && self.cfg.cfg.eam_hairpin
+            && eam.contains_v4(dst4)
+            && eam.v6_to_v4(ip.dst).is_none();
         if df && total > mtu4 && !hairpin {
             // §5.1/§1.4: too big with DF: report the IPv6-side size of a
             // packet that fits (extension headers included).

@@ -297,3 +297,47 @@ fn io_stats_add() {
     a.add(&IoStats { last_errno: 11, ..IoStats::default() });
     assert_eq!(a.last_errno, 11);
 }
+
+/// A processor that answers each packet with nothing, and originates two
+/// packets of its own after each packet and on each tick.
+struct Originator {
+    pending: Vec<Vec<u8>>,
+}
+
+impl PacketProcessor for Originator {
+    fn on_tick(&mut self) {
+        self.pending.push(b"tick".to_vec());
+    }
+
+    fn process(&mut self, input: &[u8], _out: &mut [u8]) -> Processed {
+        self.pending.push(input.to_vec());
+        self.pending.push(input.to_vec());
+        Processed::Nothing
+    }
+
+    fn poll_transmit(&mut self, out: &mut [u8]) -> Processed {
+        match self.pending.pop() {
+            Some(p) => {
+                out[..p.len()].copy_from_slice(&p);
+                Processed::one(p.len())
+            }
+            None => Processed::Nothing,
+        }
+    }
+}
+
+#[tokio::test]
+async fn packets_the_processor_originates_are_written() {
+    let (io, mut peer) = mem_pair();
+    let (stop, shutdown) = watch::channel(false);
+    let counters = IoCounters::new();
+    let task = tokio::spawn(run_worker(io, Originator { pending: Vec::new() }, shutdown, Arc::clone(&counters)));
+    peer.inject(b"held".to_vec()).await.unwrap();
+    assert_eq!(peer.collect(WITHIN).await.as_deref(), Some(&b"held"[..]));
+    assert_eq!(peer.collect(WITHIN).await.as_deref(), Some(&b"held"[..]), "drained until Nothing");
+    // An idle worker still ticks and writes what the tick queued.
+    assert_eq!(peer.collect(WITHIN).await.as_deref(), Some(&b"tick"[..]));
+    stop.send(true).unwrap();
+    tokio::time::timeout(WITHIN, task).await.expect("worker stops").unwrap().unwrap();
+    assert!(counters.snapshot().tx_packets >= 3);
+}

@@ -24,13 +24,13 @@ const TSRESOL_DEFAULT: u8 = 6;
 
 /// One captured frame, borrowed from the reader's frame buffer.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Frame<'a> {
+pub struct Frame<'a> {
     /// Capture time since the Unix epoch.
-    pub(crate) timestamp: Duration,
+    pub timestamp: Duration,
     /// Link type of the frame's interface.
-    pub(crate) link: DataLink,
+    pub link: DataLink,
     /// The captured bytes.
-    pub(crate) data: &'a [u8],
+    pub data: &'a [u8],
 }
 
 /// A pcapng interface: its link type and timestamp units.
@@ -56,7 +56,7 @@ enum Reader {
 }
 
 /// A capture file being read, frame by frame.
-pub(crate) struct Capture {
+pub struct Capture {
     reader: Reader,
     /// The current frame, copied once from the reader (one buffer, reused).
     frame: Vec<u8>,
@@ -64,7 +64,7 @@ pub(crate) struct Capture {
 
 impl Capture {
     /// Opens a pcap or pcapng file (told apart by the first bytes).
-    pub(crate) fn open(path: &Path) -> anyhow::Result<Self> {
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         let mut file = BufReader::new(file);
         let head = file.fill_buf().with_context(|| format!("cannot read {}", path.display()))?;
@@ -82,7 +82,7 @@ impl Capture {
     }
 
     /// Timestamp resolution to keep in the output file.
-    pub(crate) fn ts_resolution(&self) -> TsResolution {
+    pub fn ts_resolution(&self) -> TsResolution {
         match &self.reader {
             Reader::Pcap { reader, .. } => reader.header().ts_resolution,
             Reader::PcapNg { .. } => TsResolution::NanoSecond,
@@ -90,7 +90,7 @@ impl Capture {
     }
 
     /// The next frame, `None` at the end of the file.
-    pub(crate) fn next_frame(&mut self) -> Option<anyhow::Result<Frame<'_>>> {
+    pub fn next_frame(&mut self) -> Option<anyhow::Result<Frame<'_>>> {
         let (timestamp, link) = match self.read_into_buffer()? {
             Ok(meta) => meta,
             Err(e) => return Some(Err(e)),
@@ -171,14 +171,14 @@ fn interface(link: DataLink, options: &[InterfaceDescriptionOption<'_>]) -> Inte
 }
 
 /// The output capture: raw IP packets (link type RAW).
-pub(crate) struct Output {
+pub struct Output {
     writer: PcapWriter<BufWriter<File>>,
     written: u64,
 }
 
 impl Output {
     /// Creates (truncates) `path`.
-    pub(crate) fn create(path: &Path, ts_resolution: TsResolution) -> anyhow::Result<Self> {
+    pub fn create(path: &Path, ts_resolution: TsResolution) -> anyhow::Result<Self> {
         let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let header =
             PcapHeader { datalink: DataLink::RAW, ts_resolution, snaplen: OUT_SNAPLEN, ..PcapHeader::default() };
@@ -188,7 +188,7 @@ impl Output {
     }
 
     /// Appends one IP packet.
-    pub(crate) fn write(&mut self, timestamp: Duration, packet: &[u8]) -> anyhow::Result<()> {
+    pub fn write(&mut self, timestamp: Duration, packet: &[u8]) -> anyhow::Result<()> {
         let len = u32::try_from(packet.len()).context("packet longer than 4 GiB")?;
         self.writer.write_packet(&PcapPacket::new(timestamp, len, packet)).context("cannot write packet")?;
         self.written += 1;
@@ -196,12 +196,12 @@ impl Output {
     }
 
     /// Number of packets written.
-    pub(crate) fn written(&self) -> u64 {
+    pub fn written(&self) -> u64 {
         self.written
     }
 
     /// Flushes the file.
-    pub(crate) fn finish(self) -> anyhow::Result<()> {
+    pub fn finish(self) -> anyhow::Result<()> {
         let mut file = self.writer.into_writer();
         file.flush().context("cannot flush output")
     }

@@ -13,14 +13,14 @@ use xlat_core::{Action, DropReason, Family};
 const FRAG_OFFSET_UNIT: u32 = 8;
 
 /// `IPv4 192.0.2.1 -> 198.51.100.2 UDP 53->1234 len 60`.
-pub(crate) fn packet(p: &[u8]) -> String {
+pub fn packet(p: &[u8]) -> String {
     let mut s = String::new();
     ip(&mut s, p, true);
     s
 }
 
 /// What came out of the translator for one packet.
-pub(crate) fn outcome(result: &Result<Action, DropReason>, out: &[u8]) -> String {
+pub fn outcome(result: &Result<Action, DropReason>, out: &[u8]) -> String {
     match result {
         Err(reason) => format!("dropped: {}", reason.label()),
         Ok(action @ Action::IcmpError { family, cause, .. }) => {

@@ -47,7 +47,7 @@ mod loopback {
 
 /// Why a frame carries no IP packet to translate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Skip {
+pub enum Skip {
     /// Ethernet or cooked frame with another EtherType (ARP, LLDP, ...).
     NotIp(u16),
     /// Loopback frame of another address family.
@@ -70,7 +70,7 @@ impl fmt::Display for Skip {
 }
 
 /// The IP packet inside `frame` of link type `link`.
-pub(crate) fn ip_packet(link: DataLink, frame: &[u8]) -> Result<&[u8], Skip> {
+pub fn ip_packet(link: DataLink, frame: &[u8]) -> Result<&[u8], Skip> {
     match link {
         DataLink::RAW | DataLink::IPV4 | DataLink::IPV6 => Ok(frame),
         DataLink::ETHERNET => ethernet(frame),
