@@ -79,9 +79,14 @@ async fn clat_apply_is_exact_idempotent_and_removable_over_both_transports() {
 
         // Second apply: zero writes, identical router.
         let after_first = dump(&r);
+        let requests_before = r.rest_requests();
         let (writes, reads) = apply(&client, &cfg).await;
         assert_eq!(writes, 0, "{transport}: a second apply writes nothing");
         assert!(reads > 0);
+        if transport == "rest" {
+            // The server's own count: one GET per read, no other request.
+            assert_eq!(r.rest_requests() - requests_before, reads, "rest: only reads reached the router");
+        }
         assert_eq!(dump(&r), after_first, "{transport}: nothing changed");
 
         // User objects: same items, same properties, same relative order.

@@ -6,8 +6,10 @@
 //! same model as the `scripts` test).
 //!
 //! The checker is installed on first use into Cargo's test scratch
-//! directory (`python3 -m venv` + `pip install routeros-lsp==0.2.3`), or
-//! taken from `XLAT_ROUTEROS_LSP` (a path to the `routeros-lsp` program).
+//! directory (`python3 -m venv` + `pip install routeros-lsp==0.2.3`, or
+//! `pip install --target` where venv is missing), or taken from
+//! `XLAT_ROUTEROS_LSP` (the `routeros-lsp` program of an existing
+//! install; its `python3` next to it runs the module).
 //! Without python3 or PyPI the tests skip with a message, and fail when
 //! CI=true.
 
@@ -60,7 +62,10 @@ json.dump(data, open(sys.argv[2], "w"))
 "#;
 
 struct Checker {
-    program: PathBuf,
+    /// Python interpreter running the checker.
+    python: PathBuf,
+    /// `PYTHONPATH` when the package sits in a plain directory.
+    pythonpath: Option<PathBuf>,
     schema: PathBuf,
 }
 
@@ -78,35 +83,52 @@ fn run_ok(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
+/// The interpreter and `PYTHONPATH` that run `routeros_lsp`: from
+/// `XLAT_ROUTEROS_LSP`, a venv in the scratch directory, or (where venv
+/// is missing) a `pip install --target` directory.
+fn install_package(scratch: &Path) -> Result<(PathBuf, Option<PathBuf>), String> {
+    if let Some(p) = std::env::var_os("XLAT_ROUTEROS_LSP") {
+        return Ok((PathBuf::from(p).with_file_name("python3"), None));
+    }
+    let spec = format!("routeros-lsp=={LSP_VERSION}");
+    let venv = scratch.join("venv");
+    let python = venv.join("bin/python3");
+    if venv.join("bin/routeros-lsp").exists() {
+        return Ok((python, None));
+    }
+    let in_venv = run_ok(Command::new("python3").args(["-m", "venv"]).arg(&venv)).and_then(|()| {
+        run_ok(Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", &spec]))
+    });
+    match in_venv {
+        Ok(()) => Ok((python, None)),
+        Err(venv_error) => {
+            let target = scratch.join("lib");
+            run_ok(
+                Command::new("python3")
+                    .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
+                    .arg(&target)
+                    .arg(&spec),
+            )
+            .map_err(|e| format!("{venv_error}; then {e}"))?;
+            Ok((PathBuf::from("python3"), Some(target)))
+        }
+    }
+}
+
 fn install() -> Result<Checker, String> {
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("routeros-lsp-{LSP_VERSION}"));
-    let (program, python) = match std::env::var_os("XLAT_ROUTEROS_LSP") {
-        Some(p) => {
-            let program = PathBuf::from(p);
-            let python = program.with_file_name("python3");
-            (program, python)
-        }
-        None => {
-            let program = scratch.join("bin/routeros-lsp");
-            let python = scratch.join("bin/python3");
-            if !program.exists() {
-                run_ok(Command::new("python3").args(["-m", "venv"]).arg(&scratch))?;
-                run_ok(
-                    Command::new(scratch.join("bin/pip"))
-                        .args(["install", "--quiet", "--disable-pip-version-check"])
-                        .arg(format!("routeros-lsp=={LSP_VERSION}")),
-                )?;
-            }
-            (program, python)
-        }
-    };
+    let (python, pythonpath) = install_package(&scratch)?;
     let dir = scratch.join(format!("schema-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let (menus, schema, script) = (dir.join("container.json"), dir.join("schema.json"), dir.join("extend.py"));
     std::fs::write(&menus, CONTAINER_MENUS).map_err(|e| e.to_string())?;
     std::fs::write(&script, EXTEND).map_err(|e| e.to_string())?;
-    run_ok(Command::new(&python).arg(&script).arg(&menus).arg(&schema))?;
-    Ok(Checker { program, schema })
+    let mut cmd = Command::new(&python);
+    if let Some(p) = &pythonpath {
+        cmd.env("PYTHONPATH", p);
+    }
+    run_ok(cmd.arg(&script).arg(&menus).arg(&schema))?;
+    Ok(Checker { python, pythonpath, schema })
 }
 
 fn checker() -> Option<&'static Checker> {
@@ -122,8 +144,12 @@ fn checker() -> Option<&'static Checker> {
 
 /// `routeros-lsp check --strict` on `paths`: the findings, empty when clean.
 fn check(c: &Checker, paths: &[PathBuf]) -> String {
-    let out = Command::new(&c.program)
-        .args(["check", "--strict", "--schema"])
+    let mut cmd = Command::new(&c.python);
+    if let Some(p) = &c.pythonpath {
+        cmd.env("PYTHONPATH", p);
+    }
+    let out = cmd
+        .args(["-m", "routeros_lsp", "check", "--strict", "--schema"])
         .arg(&c.schema)
         .args(paths)
         .output()
