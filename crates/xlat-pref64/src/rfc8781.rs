@@ -355,6 +355,7 @@ mod tests {
     fn arb_prefix() -> impl Strategy<Value = Prefix> {
         (any::<[u8; 16]>(), prop::sample::select(PLC_PREFIX_LENS.to_vec())).prop_map(|(mut b, len)| {
             b[usize::from(len / 8)..].fill(0);
+            b[8] = 0; // RFC 6052 §2.2: the u octet is always zero
             Prefix::new(Ipv6Addr::from(b), len).unwrap()
         })
     }
