@@ -1,16 +1,20 @@
-//! End-to-end tests over the namespace lab ([`xlat_lab::lab`]): an
-//! IPv4-only LAN host behind a RouterOS-like router reaches IPv4 servers
-//! through our CLAT (`clat run` in the container namespace) and TAYGA as
-//! the PLAT, over an IPv6-only provider.
+//! End-to-end tests over the namespace lab ([`xlat_lab::lab`]), the CLAT's
+//! side: an IPv4-only LAN host behind a RouterOS-like router reaches IPv4
+//! servers through our CLAT (`clat run` in the container namespace) and
+//! the PLAT in the provider's container (our `plat run` by default; TAYGA
+//! with `XLAT_LAB_PLAT=tayga`), over an IPv6-only provider.
+//! `lab_interop_with_tayga_as_plat` always runs TAYGA as the PLAT, in a lab
+//! of its own when the shared one runs ours. `lab_464xlat.rs` has the
+//! PLAT's side.
 //!
 //! The tests share one lab (built by the first test that needs it, ~3 s)
 //! and take turns on it; each leaves it as it found it (the MTU test
 //! restores the MTU, the SIGTERM test restarts the CLAT). The lab is never
 //! dropped: its watchdog tears it down when the test process exits.
 //!
-//! Without root, without a tool the lab uses, or without a `clat` binary
-//! that has `run`, the tests print `SKIPPED ...` and pass; with `CI=true`
-//! they fail instead. `XLAT_LAB_CLAT=tayga` runs them against TAYGA as a
+//! Without root, without a tool the lab uses, or without `clat` / `plat`
+//! binaries that have `run`, the tests print `SKIPPED ...` and pass; with
+//! `CI=true` they fail instead. `XLAT_LAB_CLAT=tayga` runs them against TAYGA as a
 //! stand-in CLAT (the topology check), `XLAT_LAB_CLAT_CMD='...'` against
 //! any command that behaves like `clat run`.
 
@@ -36,9 +40,17 @@ fn can_run(test: &str) -> bool {
     if let Some(tool) = lab::missing_tool() {
         return require_tool(test, tool);
     }
-    if let ClatKind::Xlat(bin) = &LabOptions::from_env().clat {
-        if !lab::clat_supports_run(bin) {
-            let why = format!("{} has no `run` subcommand yet (cargo build -p clat)", bin.display());
+    let opts = LabOptions::from_env();
+    let mut bins = Vec::new();
+    if let ClatKind::Xlat(bin) = &opts.clat {
+        bins.push((bin.clone(), "clat"));
+    }
+    if opts.plat == PlatKind::Xlat {
+        bins.push((opts.plat_bin.clone(), "plat"));
+    }
+    for (bin, krate) in bins {
+        if !lab::clat_supports_run(&bin) {
+            let why = format!("{} has no `run` subcommand yet (cargo build -p {krate})", bin.display());
             if in_ci() {
                 panic!("{test}: {why}, and CI=true: this test must run in CI");
             }
@@ -144,9 +156,12 @@ fn lab_traceroute_shows_the_hops() {
         hops.iter().skip(2).any(|h| h.addrs.iter().any(from_container)),
         "no CLAT hop after the container in:\n{text}"
     );
-    // Behind the PLAT: the Internet router's ICMPv4 Time Exceeded crossed
-    // the PLAT (4 -> 6) and the CLAT (6 -> 4) back to the LAN host.
-    assert!(seen(ip(t::ISP_UP)), "the IPv4 hop behind the PLAT ({}) is missing:\n{text}{}", t::ISP_UP, logs(&lab));
+    // Behind the PLAT: the ICMPv4 Time Exceeded of the PLAT's container
+    // and of the provider router crossed the PLAT (4 -> 6) and the CLAT
+    // (6 -> 4) back to the LAN host.
+    for hop in [t::PLAT_LINK_V4, t::ISP_PLAT_V4] {
+        assert!(seen(ip(hop)), "the IPv4 hop {hop} behind the PLAT is missing:\n{text}{}", logs(&lab));
+    }
     // And the destination is reached, last.
     assert_eq!(hops.last().map(|h| h.addrs.clone()), Some(vec![ip(t::SERVER)]), "{text}");
 }
@@ -265,9 +280,8 @@ fn lab_metrics_count_the_traffic() {
     );
 }
 
-/// Interoperability: our CLAT with TAYGA as the PLAT (the default PLAT
-/// today; when our own PLAT becomes the default, this test builds a lab of
-/// its own with TAYGA).
+/// Interoperability: our CLAT with TAYGA as the PLAT (in a lab of its own
+/// unless the shared lab already runs TAYGA: `XLAT_LAB_PLAT=tayga`).
 #[test]
 fn lab_interop_with_tayga_as_plat() {
     const TEST: &str = "lab_interop_with_tayga_as_plat";

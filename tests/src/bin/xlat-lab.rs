@@ -1,13 +1,14 @@
 //! `xlat-lab demo`: builds the namespace lab that mirrors a RouterOS 464XLAT
 //! deployment, sends real traffic from the IPv4-only LAN host through the
 //! CLAT and the PLAT to IPv4 servers, prints one line per check with a
-//! figure, then the CLAT's non-zero counters, and tears everything down,
-//! also on Ctrl-C, SIGTERM or failure.
+//! figure, then the CLAT's and the PLAT's non-zero counters, and tears
+//! everything down, also on Ctrl-C, SIGTERM or failure.
 //!
 //! ```text
-//! sudo tests/demo.sh                               # builds clat, runs this
-//! cargo run -p xlat-lab -- demo                    # our clat (target/debug/clat)
+//! sudo tests/demo.sh                               # builds clat and plat, runs this
+//! cargo run -p xlat-lab -- demo                    # our clat and plat (target/debug/)
 //! cargo run -p xlat-lab -- demo --clat tayga       # TAYGA as a stand-in CLAT
+//! cargo run -p xlat-lab -- demo --plat tayga       # TAYGA as the PLAT
 //! cargo run -p xlat-lab -- demo --clat-cmd 'target/debug/clat run'
 //! cargo run -p xlat-lab -- demo --server-mtu 1280
 //! cargo run -p xlat-lab -- demo --plat-prefix auto  # RFC 7050 discovery
@@ -27,7 +28,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use xlat_lab::lab::probe::{human_bits, human_rate, ms};
 use xlat_lab::lab::servers::{FILE_10M, FILE_1M};
 use xlat_lab::lab::topology as t;
-use xlat_lab::lab::{self, ClatKind, Lab, LabOptions, Pref64Mode, Role};
+use xlat_lab::lab::{self, ClatKind, Lab, LabOptions, PlatKind, Pref64Mode, Role};
 
 /// Exit code when the machine cannot run the lab (no root, missing tool).
 const EXIT_CANNOT_RUN: u8 = 2;
@@ -67,6 +68,15 @@ enum ClatChoice {
     Tayga,
 }
 
+/// Which PLAT to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PlatChoice {
+    /// Our `plat run` (stateful NAT64)
+    Xlat,
+    /// Debian's TAYGA (NAT64 with a dynamic pool)
+    Tayga,
+}
+
 /// How the CLAT learns the PLAT prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum PrefixChoice {
@@ -88,6 +98,12 @@ struct DemoArgs {
     /// above; it must behave like `clat run` (settings in XLAT_* env vars)
     #[arg(long, value_name = "CMD", env = "XLAT_LAB_CLAT_CMD")]
     clat_cmd: Option<String>,
+    /// The PLAT in the provider's container namespace
+    #[arg(long, value_enum, default_value = "xlat", env = "XLAT_LAB_PLAT")]
+    plat: PlatChoice,
+    /// Our plat binary (default: plat next to this program, i.e. target/debug/plat)
+    #[arg(long, value_name = "PATH", env = "XLAT_LAB_PLAT_BIN")]
+    plat_bin: Option<PathBuf>,
     /// MTU of the provider <-> Internet link
     #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u16).range(1280..=9000))]
     server_mtu: u16,
@@ -141,7 +157,22 @@ fn demo(args: &DemoArgs, hold: Option<Duration>) -> ExitCode {
         PrefixChoice::Static => Pref64Mode::Static,
         PrefixChoice::Auto => Pref64Mode::Auto,
     };
-    let opts = LabOptions { clat, server_mtu: args.server_mtu, pref64, ..LabOptions::default() };
+    let plat_bin = args.plat_bin.clone().unwrap_or_else(lab::default_plat_binary);
+    let plat = match args.plat {
+        PlatChoice::Tayga => PlatKind::Tayga,
+        PlatChoice::Xlat => {
+            if !lab::clat_supports_run(&plat_bin) {
+                eprintln!(
+                    "{} has no working `run` subcommand (build it with `cargo build -p plat`), \
+                     or use TAYGA as the PLAT: --plat tayga",
+                    plat_bin.display()
+                );
+                return ExitCode::from(EXIT_CANNOT_RUN);
+            }
+            PlatKind::Xlat
+        }
+    };
+    let opts = LabOptions { clat, server_mtu: args.server_mtu, pref64, plat, plat_bin };
 
     // Ctrl-C, SIGTERM, SIGHUP: tear the lab down (the CLAT gets SIGTERM
     // and removes its routes), then exit.
@@ -165,12 +196,21 @@ fn demo(args: &DemoArgs, hold: Option<Duration>) -> ExitCode {
         t::CLAT_IPV6
     );
     println!(
-        "   ->  IPv6-only provider: PLAT (TAYGA NAT64, {})  ->  IPv4 Internet: {} ({})",
+        "   ->  IPv6-only provider: router + container: PLAT ({}, {})  ->  IPv4 Internet: {} ({})",
+        match opts.plat {
+            PlatKind::Xlat => "stateful NAT64",
+            PlatKind::Tayga => "TAYGA NAT64",
+        },
         t::PLAT_PREFIX,
         t::SERVER,
         t::SERVER_NAME
     );
-    println!("   CLAT: {}; server-side MTU {}; PLAT prefix {:?}", opts.clat.describe(), opts.server_mtu, opts.pref64);
+    let plat_bin = match opts.plat {
+        PlatKind::Xlat => format!(" ({})", opts.plat_bin.display()),
+        PlatKind::Tayga => String::new(),
+    };
+    println!("   CLAT: {}; PLAT: {}{plat_bin}", opts.clat.describe(), opts.plat.describe());
+    println!("   server-side MTU {}; PLAT prefix {:?}", opts.server_mtu, opts.pref64);
     let lab = match Lab::start(opts) {
         Ok(lab) => lab,
         Err(e) => {
@@ -184,6 +224,10 @@ fn demo(args: &DemoArgs, hold: Option<Duration>) -> ExitCode {
         println!("the lab is up for {} s; Ctrl-C tears it down. Try:", hold.as_secs());
         println!("   ip netns exec {} ping {}", lab.ns(Role::Lan).name(), t::SERVER);
         println!("   ip netns exec {} curl -s http://{}/metrics", lab.ns(Role::Router).name(), t::METRICS_LISTEN);
+        println!("   ip netns exec {} ping {}", lab.ns(Role::Host6a).name(), t::SERVER_V6);
+        if lab.has_plat_metrics() {
+            println!("   ip netns exec {} curl -s http://{}/metrics", lab.ns(Role::Isp).name(), t::XLAT_PLAT_METRICS);
+        }
         let deadline = Instant::now() + hold;
         while Instant::now() < deadline && !lab::interrupted() {
             std::thread::sleep(Duration::from_millis(200).min(deadline.saturating_duration_since(Instant::now())));
@@ -201,16 +245,19 @@ fn demo(args: &DemoArgs, hold: Option<Duration>) -> ExitCode {
     }
     println!();
     print_metrics(&lab);
+    println!();
+    print_plat_metrics(&lab);
 
     println!();
     let failed = report.iter().filter(|c| !c.ok).count();
     println!("== {} passed, {} failed", report.len() - failed, failed);
     if failed > 0 {
-        let log = lab.clat_log();
-        let tail: Vec<&str> = log.lines().rev().take(30).collect();
-        println!("-- last lines of the CLAT's output:");
-        for l in tail.iter().rev() {
-            println!("   {l}");
+        for (who, log) in [("CLAT", lab.clat_log()), ("PLAT", lab.plat_log())] {
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            println!("-- last lines of the {who}'s output:");
+            for l in tail.iter().rev() {
+                println!("   {l}");
+            }
         }
     }
     let begin = Instant::now();
@@ -373,6 +420,24 @@ fn settled_metrics(lab: &Lab) -> Result<lab::metrics::Metrics> {
         last = m;
     }
     Ok(last)
+}
+
+/// The PLAT's non-zero NAT64 series (`plat_*`): sessions, BIB entries,
+/// pool4 utilisation, drops, limits.
+fn print_plat_metrics(lab: &Lab) {
+    if !lab.has_plat_metrics() {
+        println!("== PLAT /metrics: none (TAYGA has no metrics endpoint)");
+        return;
+    }
+    println!("== PLAT /metrics (http://{}/metrics), non-zero NAT64 series", t::XLAT_PLAT_METRICS);
+    match lab.plat_metrics() {
+        Ok(m) => {
+            for s in m.nonzero().filter(|s| s.name().starts_with("plat_")) {
+                println!("   {:<64} {}", s.series, s.value);
+            }
+        }
+        Err(e) => println!("   cannot scrape: {e:#}"),
+    }
 }
 
 fn print_metrics(lab: &Lab) {

@@ -1,6 +1,6 @@
-//! The CLAT's `/metrics` (Prometheus text exposition format) and
-//! `/healthz`, fetched over plain HTTP/1.0 from inside a namespace, as the
-//! router would scrape them.
+//! The CLAT's and the PLAT's `/metrics` (Prometheus text exposition
+//! format) and `/healthz`, fetched over plain HTTP/1.0 from inside a
+//! namespace, as the routers would scrape them.
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};

@@ -1,10 +1,12 @@
-//! The namespace lab: a RouterOS 464XLAT deployment in five network
-//! namespaces, with real servers behind it.
+//! The namespace lab: a 464XLAT deployment on RouterOS at both ends, in
+//! network namespaces, with real servers and clients around it.
 //!
 //! ```text
 //!  lan ──IPv4── router ──veth── clat (container: the CLAT, TUN "clat")
 //!                  │
-//!                  └──IPv6 only── isp (PLAT: TAYGA NAT64) ──IPv4── internet (HTTP, DNS, iperf3)
+//!                  └──IPv6 only── isp ──veth── plat (container: the PLAT, TUN "nat64")
+//!                                  │ │ │
+//!            host6a, host6b ──IPv6─┘ │ └──IPv4── internet (HTTP, DNS, iperf3, echo)
 //! ```
 //!
 //! - `lan`: an IPv4-only host, 192.0.2.10/24, default via the router.
@@ -14,24 +16,33 @@
 //!   to the container too, and IPv6 to the provider.
 //! - `clat`: the container, running the CLAT ([`ClatKind`]): our `clat run`
 //!   by default, which creates its TUN and routes itself.
-//! - `isp`: the provider's IPv6-only core with the PLAT, Debian's TAYGA
-//!   (stateless NAT64 with a dynamic pool; the interoperability partner
-//!   until our own PLAT replaces it).
+//! - `isp`: the provider's IPv6-only core router, RouterOS-like as well: it
+//!   routes the PLAT prefix 2001:db8:64::/96 and the PLAT's IPv4 pool to
+//!   its container `plat`, and serves two IPv6-only hosts.
+//! - `plat`: the provider's container, running the PLAT ([`PlatKind`]):
+//!   our stateful NAT64 `plat run` by default (its settings in a file the
+//!   lab writes, reloaded with SIGHUP: [`plat`]), or Debian's TAYGA
+//!   (`XLAT_LAB_PLAT=tayga`, the interoperability partner).
+//! - `host6a`, `host6b`: IPv6-only hosts (clients of the PLAT); `host6b`
+//!   also serves HTTP on IPv6 only, published on pool4 by a static BIB
+//!   entry of our PLAT.
 //! - `internet`: IPv4-only servers at 198.51.100.7: HTTP (python3, serving
-//!   a 10 MB and a 1 MB file of random bytes), DNS (unbound, no recursion)
-//!   and iperf3.
+//!   a 10 MB and a 1 MB file of random bytes), DNS (unbound, no recursion),
+//!   iperf3, a TCP echo and a UDP reflector (python3).
 //!
 //! [`topology`] has every address. [`Lab::start`] builds it all and waits,
 //! bounded, until a ping crosses it; dropping the [`Lab`] tears it down in
-//! order (the CLAT gets SIGTERM first). A watchdog process tears it down
-//! too if this process dies without dropping it (see `watchdog.rs`), so a
-//! lab may live in a `static`. Nothing is configured in the root network
-//! namespace: links are created directly inside the lab's namespaces.
+//! order (the CLAT and the PLAT get SIGTERM first). A watchdog process
+//! tears it down too if this process dies without dropping it (see
+//! `watchdog.rs`), so a lab may live in a `static`. Nothing is configured
+//! in the root network namespace: links are created directly inside the
+//! lab's namespaces.
 //!
 //! [`probe`] sends traffic with the usual tools and reads their figures;
-//! [`metrics`] scrapes the CLAT's `/metrics`.
+//! [`metrics`] scrapes the CLAT's and the PLAT's `/metrics`.
 
 pub mod metrics;
+pub mod plat;
 pub mod probe;
 pub mod process;
 pub mod servers;
@@ -50,6 +61,8 @@ use metrics::{http_get, Metrics};
 use process::Daemon;
 use servers::ServedFile;
 use topology::{self as t};
+
+pub use plat::PlatConfig;
 
 pub use topology::Role;
 pub use watchdog::{interrupted, teardown_all};
@@ -106,19 +119,31 @@ pub enum Pref64Mode {
     Auto,
 }
 
-/// Which PLAT (stateful NAT64 at the provider) runs in `isp`.
+/// Which PLAT (NAT64 at the provider) runs in the `plat` container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PlatKind {
-    /// Debian's TAYGA: NAT64 with a dynamic pool (203.0.113.128/25), its own
-    /// address 203.0.113.1. The interoperability partner of our CLAT; it
-    /// stays available as such once our own `plat` joins the lab.
+    /// Our stateful NAT64: [`default_plat_binary`]` run --config FILE`, the
+    /// file holding [`PlatConfig::lab`] (pool4 203.0.113.128/30, the
+    /// customers' prefixes as clients, 198.51.100.0/24 allowed, a static
+    /// BIB entry for host6b's HTTP server). It creates its TUN, enables
+    /// forwarding and routes pool6 and pool4 into it itself.
     #[default]
-    Tayga,
-    /// Our stateful NAT64, [`default_plat_binary`]` run --tun-name nat64
-    /// --pool6 2001:db8:64::/96 --pool4 203.0.113.128/30 --clients
-    /// 2001:db8:aaaa::/64 --allow-v4 198.51.100.0/24`: it creates its TUN,
-    /// enables forwarding and routes pool6 and pool4 into it itself.
     Xlat,
+    /// Debian's TAYGA: NAT64 with a dynamic pool (203.0.113.128/25), its own
+    /// address 203.0.113.1; the lab routes into its TUN. The
+    /// interoperability partner of our CLAT. No `/metrics`.
+    Tayga,
+}
+
+impl PlatKind {
+    /// Short description for messages.
+    #[must_use]
+    pub fn describe(self) -> String {
+        match self {
+            PlatKind::Xlat => "ours: plat run (stateful NAT64)".to_owned(),
+            PlatKind::Tayga => "TAYGA NAT64".to_owned(),
+        }
+    }
 }
 
 /// Our `plat` binary: `XLAT_LAB_PLAT_BIN`, else `plat` next to the running
@@ -149,6 +174,8 @@ pub struct LabOptions {
     pub pref64: Pref64Mode,
     /// The PLAT.
     pub plat: PlatKind,
+    /// Our `plat` binary, for [`PlatKind::Xlat`].
+    pub plat_bin: PathBuf,
 }
 
 impl Default for LabOptions {
@@ -157,7 +184,8 @@ impl Default for LabOptions {
             clat: ClatKind::Xlat(default_clat_binary()),
             server_mtu: 1500,
             pref64: Pref64Mode::Static,
-            plat: PlatKind::Tayga,
+            plat: PlatKind::Xlat,
+            plat_bin: default_plat_binary(),
         }
     }
 }
@@ -166,13 +194,13 @@ impl LabOptions {
     /// The defaults, changed by the environment: `XLAT_LAB_CLAT=tayga`
     /// selects the TAYGA stand-in, `XLAT_LAB_CLAT_CMD='...'` a custom CLAT
     /// command, `XLAT_LAB_CLAT_BIN=PATH` another `clat` binary;
-    /// `XLAT_LAB_PLAT=xlat` our `plat` as the PLAT (`XLAT_LAB_PLAT_BIN=PATH`
-    /// another binary) instead of TAYGA.
+    /// `XLAT_LAB_PLAT=tayga` TAYGA as the PLAT instead of our `plat`
+    /// (`XLAT_LAB_PLAT_BIN=PATH` another `plat` binary).
     #[must_use]
     pub fn from_env() -> Self {
         let mut o = Self::default();
-        if std::env::var("XLAT_LAB_PLAT").is_ok_and(|v| v.eq_ignore_ascii_case("xlat")) {
-            o.plat = PlatKind::Xlat;
+        if std::env::var("XLAT_LAB_PLAT").is_ok_and(|v| v.eq_ignore_ascii_case("tayga")) {
+            o.plat = PlatKind::Tayga;
         }
         if let Some(cmd) = std::env::var("XLAT_LAB_CLAT_CMD").ok().filter(|c| !c.trim().is_empty()) {
             o.clat = ClatKind::Command(cmd);
@@ -207,7 +235,8 @@ pub fn clat_supports_run(binary: &Path) -> bool {
     run(&mut cmd, Duration::from_secs(10)).is_ok()
 }
 
-/// The tools the lab needs in `PATH` (or `/usr/sbin`, `/sbin`).
+/// The tools the lab needs in `PATH` (or `/usr/sbin`, `/sbin`); TAYGA
+/// only as a stand-in or interoperability partner, but the tests use it.
 pub const TOOLS: [&str; 10] =
     ["ip", "tayga", "unbound", "iperf3", "curl", "dig", "traceroute", "ping", "python3", "sh"];
 
@@ -236,6 +265,8 @@ pub struct Lab {
     clat: Option<Daemon>,
     files: Vec<ServedFile>,
     started: Duration,
+    /// Our PLAT's settings file (it re-reads it on SIGHUP).
+    plat_config: Option<PathBuf>,
 }
 
 impl Lab {
@@ -253,6 +284,7 @@ impl Lab {
             clat: None,
             files: Vec::new(),
             started: Duration::ZERO,
+            plat_config: None,
         };
         // On failure `lab` drops here and tears down what was built.
         lab.build()?;
@@ -342,7 +374,8 @@ impl Lab {
         self.clat.as_ref().map(Daemon::log).unwrap_or_default()
     }
 
-    /// The PLAT's (TAYGA's) output so far.
+    /// The PLAT's output so far (with our PLAT: its log, mapping log
+    /// included).
     #[must_use]
     pub fn plat_log(&self) -> String {
         self.plat.as_ref().map(Daemon::log).unwrap_or_default()
@@ -352,7 +385,14 @@ impl Lab {
     /// request, starting with the client address the server saw).
     #[must_use]
     pub fn http_log(&self) -> String {
-        self.servers.iter().find(|d| d.what().starts_with("HTTP")).map(Daemon::log).unwrap_or_default()
+        self.server_log(servers::HTTP_SERVER)
+    }
+
+    /// The output so far of the server called `what` (e.g.
+    /// [`servers::HTTP6_SERVER`], host6b's IPv6-only HTTP server).
+    #[must_use]
+    pub fn server_log(&self, what: &str) -> String {
+        self.servers.iter().find(|d| d.what() == what).map(Daemon::log).unwrap_or_default()
     }
 
     /// Whether the running CLAT serves `/metrics`.
@@ -469,8 +509,9 @@ impl Lab {
                 ("net.ipv4.conf.all.rp_filter", "0"),
                 ("net.ipv4.conf.default.rp_filter", "0"),
             ];
-            // `clat run` enables forwarding in its namespace itself.
-            if role != Clat {
+            // `clat run` and `plat run` enable forwarding in their
+            // containers themselves (the lab does it for TAYGA).
+            if !matches!(role, Clat | Plat) {
                 kv.push(("net.ipv4.ip_forward", forwarding));
                 kv.push(("net.ipv6.conf.all.forwarding", forwarding));
             }
@@ -481,7 +522,10 @@ impl Lab {
         self.link(Lan, "eth0", Router, "lan0", 1500)?;
         self.link(Router, "ctr0", Clat, "eth0", 1500)?;
         self.link(Router, "wan0", Isp, "down0", 1500)?;
+        self.link(Isp, "ctr0", Plat, "eth0", 1500)?;
         self.link(Isp, "up0", Internet, "eth0", mtu)?;
+        self.link(Isp, "h6a0", Host6a, "eth0", 1500)?;
+        self.link(Isp, "h6b0", Host6b, "eth0", 1500)?;
 
         // lan: IPv4 only.
         self.addr(Lan, "eth0", &format!("{}/24", t::LAN_HOST))?;
@@ -503,15 +547,44 @@ impl Lab {
         self.ip(Clat, &["-6", "route", "add", "default", "via", t::ROUTER_CTR_V6])?;
         self.ip(Clat, &["route", "add", &format!("{}/32", t::CLAT_IPV4), "via", t::ROUTER_CTR_V4])?;
 
-        // isp: IPv6 core toward the customer, IPv4 toward the Internet.
+        // isp: the provider's router. IPv6 toward the customers, IPv4
+        // toward the Internet, pool6 and the PLAT's IPv4 addresses to the
+        // PLAT's container (as RouterOS routes to a container's veth).
         self.addr(Isp, "down0", &format!("{}/64", t::ISP_DOWN))?;
         self.addr(Isp, "up0", &format!("{}/24", t::ISP_UP))?;
+        self.addr(Isp, "ctr0", &format!("{}/30", t::ISP_PLAT_V4))?;
+        self.addr(Isp, "ctr0", &format!("{}/64", t::ISP_PLAT_V6))?;
+        self.addr(Isp, "h6a0", &format!("{}/64", t::ISP_HOST6A))?;
+        self.addr(Isp, "h6b0", &format!("{}/64", t::ISP_HOST6B))?;
         self.ip(Isp, &["-6", "route", "add", t::CLAT_NET_V6, "via", t::ROUTER_WAN])?;
         self.ip(Isp, &["-6", "route", "add", t::CTR_NET_V6, "via", t::ROUTER_WAN])?;
+        self.ip(Isp, &["-6", "route", "add", t::PLAT_PREFIX, "via", t::PLAT_LINK_V6])?;
+        self.ip(Isp, &["route", "add", t::PLAT_POOL, "via", t::PLAT_LINK_V4])?;
+        self.ip(Isp, &["route", "add", &format!("{}/32", t::PLAT_IPV4), "via", t::PLAT_LINK_V4])?;
+
+        // plat: the container's veth; `plat run` adds its TUN routes.
+        self.addr(Plat, "eth0", &format!("{}/30", t::PLAT_LINK_V4))?;
+        self.addr(Plat, "eth0", &format!("{}/64", t::PLAT_LINK_V6))?;
+        self.ip(Plat, &["route", "add", "default", "via", t::ISP_PLAT_V4])?;
+        self.ip(Plat, &["-6", "route", "add", "default", "via", t::ISP_PLAT_V6])?;
 
         // internet: IPv4 only.
         self.addr(Internet, "eth0", &format!("{}/24", t::SERVER))?;
-        self.ip(Internet, &["route", "add", "default", "via", t::ISP_UP])
+        self.ip(Internet, &["route", "add", "default", "via", t::ISP_UP])?;
+
+        // The IPv6-only hosts. Host A has two more addresses, each a client
+        // of its own for the PLAT's per-client limits, used only by the
+        // tests that bind them: deprecated (preferred lifetime 0), so the
+        // kernel never picks them as a source (RFC 6724 rule 3).
+        self.addr(Host6a, "eth0", &format!("{}/64", t::HOST6A))?;
+        for a in [t::HOST6A_MANY, t::HOST6A_LIMITED] {
+            let a = format!("{a}/64");
+            self.ip(Host6a, &["-6", "addr", "add", &a, "dev", "eth0", "nodad", "preferred_lft", "0"])?;
+        }
+        self.ip(Host6a, &["-6", "route", "add", "default", "via", t::ISP_HOST6A])?;
+        self.addr(Host6b, "eth0", &format!("{}/64", t::HOST6B))?;
+        self.ip(Host6b, &["-6", "route", "add", "default", "via", t::ISP_HOST6B])?;
+        Ok(())
     }
 
     /// RouterOS `srcnat`: the LAN leaves toward the container as the CLAT's
@@ -546,7 +619,17 @@ impl Lab {
         let mut started = Vec::new();
         let mut http = inet.command(servers::python3());
         http.args(["-m", "http.server", "80", "--bind", t::SERVER, "--directory"]).arg(&www);
-        started.push(Daemon::spawn("HTTP server (python3)", http)?);
+        started.push(Daemon::spawn(servers::HTTP_SERVER, http)?);
+
+        let mut echo = inet.command(servers::python3());
+        echo.args(["-c", servers::ECHO_SERVER, t::SERVER, &t::ECHO_PORT.to_string(), &t::REFLECTOR_PORT.to_string()]);
+        started.push(Daemon::spawn(servers::ECHO_SERVER_NAME, echo)?);
+
+        // host6b: an IPv6-only web server (the static BIB entry's target).
+        let host6b = self.ns(Role::Host6b);
+        let mut http6 = host6b.command(servers::python3());
+        http6.args(["-m", "http.server", "80", "--bind", t::HOST6B, "--directory"]).arg(&www);
+        started.push(Daemon::spawn(servers::HTTP6_SERVER, http6)?);
 
         let dns_dir = dir.join("dns");
         std::fs::create_dir(&dns_dir)?;
@@ -562,10 +645,16 @@ impl Lab {
         started.push(Daemon::spawn("iperf3 server", iperf)?);
 
         let server: std::net::IpAddr = t::SERVER.parse()?;
-        for port in [80, 5201] {
-            let addr = SocketAddr::new(server, port);
+        let http6: std::net::IpAddr = t::HOST6B.parse()?;
+        let listeners = [
+            (inet, SocketAddr::new(server, 80)),
+            (inet, SocketAddr::new(server, 5201)),
+            (inet, SocketAddr::new(server, t::ECHO_PORT)),
+            (host6b, SocketAddr::new(http6, 80)),
+        ];
+        for (ns, addr) in listeners {
             wait_ready(&mut started, &format!("{addr} to listen"), || {
-                inet.enter(|| Ok(std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200))?)).is_ok()
+                ns.enter(|| Ok(std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200))?)).is_ok()
             })?;
         }
         wait_ready(&mut started, "unbound to answer", || {
@@ -599,7 +688,7 @@ impl Lab {
         Ok(())
     }
 
-    /// The PLAT in `isp`.
+    /// The PLAT in its container.
     fn start_plat(&mut self) -> Result<()> {
         match self.opts.plat {
             PlatKind::Tayga => self.start_tayga_plat(),
@@ -607,48 +696,74 @@ impl Lab {
         }
     }
 
-    /// Our `plat run` as the PLAT: it routes pool6 and pool4 into its TUN.
+    /// Our `plat run --config FILE` as the PLAT: it enables forwarding and
+    /// routes pool6 and pool4 into its TUN itself.
     fn start_xlat_plat(&mut self) -> Result<()> {
-        let mut cmd = self.ns(Role::Isp).command(default_plat_binary());
-        cmd.arg("run");
-        for (k, v) in [
-            ("tun-name", t::PLAT_TUN),
-            ("pool6", t::PLAT_PREFIX),
-            ("pool4", t::XLAT_PLAT_POOL4),
-            ("clients", t::CLAT_NET_V6),
-            ("allow-v4", t::INTERNET_NET),
-            ("metrics-listen", t::XLAT_PLAT_METRICS),
-            ("mapping-log", "true"),
-        ] {
-            cmd.arg(format!("--{k}")).arg(v);
+        let dir = self.workdir().join("plat");
+        std::fs::create_dir(&dir)?;
+        let file = dir.join("plat.toml");
+        std::fs::write(&file, PlatConfig::lab().to_toml())?;
+        let mut cmd = self.ns(Role::Plat).command(&self.opts.plat_bin);
+        cmd.arg("run").arg("--config").arg(&file);
+        // The file is the whole configuration: no XLAT_* variable of this
+        // process may override it.
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("XLAT_") {
+                cmd.env_remove(k);
+            }
         }
+        self.plat_config = Some(file);
         self.plat = Some(Daemon::spawn("plat (PLAT)", cmd)?);
-        self.wait_tun(Role::Isp, t::PLAT_TUN, false)?;
-        // Up and routed by the daemon itself: wait for its routes.
+        self.wait_tun(Role::Plat, t::PLAT_TUN, false)?;
+        // Up and routed by the daemon itself: wait for its routes, then for
+        // its /healthz.
         let daemon = self.plat.as_mut().context("no daemon")?;
-        let ns = &self.ns[Role::Isp.index()];
+        let ns = &self.ns[Role::Plat.index()];
         wait_until(CLAT_START_TIMEOUT, "plat's routes into its TUN", || {
             if let Some(status) = daemon.exited() {
                 return Some(Err(anyhow::anyhow!("plat exited ({status}); its output:\n{}", daemon.log())));
             }
             let out = run(ns.command("ip").args(["-6", "route", "show", t::PLAT_PREFIX]), CONFIG_TIMEOUT).ok()?;
             String::from_utf8_lossy(&out.stdout).contains(t::PLAT_TUN).then_some(Ok(()))
-        })?
+        })??;
+        let isp = &self.ns[Role::Isp.index()];
+        let addr = plat::metrics_addr();
+        let mut last = String::new();
+        let r = wait_until(CLAT_START_TIMEOUT, "the PLAT's /healthz to answer 200", || {
+            if let Some(status) = daemon.exited() {
+                return Some(Err(anyhow::anyhow!("plat exited ({status}); its output:\n{}", daemon.log())));
+            }
+            match http_get(isp, addr, "/healthz") {
+                Ok((200, _)) => Some(Ok(())),
+                Ok((status, body)) => {
+                    last = format!("{status} {body}");
+                    None
+                }
+                Err(e) => {
+                    last = format!("{e:#}");
+                    None
+                }
+            }
+        });
+        r.with_context(|| format!("last answer: {last}; the PLAT's output:\n{}", daemon.log()))?
     }
 
-    /// TAYGA as the PLAT.
+    /// TAYGA as the PLAT, in the same container; the lab does what `plat
+    /// run` does itself (forwarding, routes into the TUN).
     fn start_tayga_plat(&mut self) -> Result<()> {
         let dir = self.workdir().join("plat");
         std::fs::create_dir(&dir)?;
         let conf = dir.join("tayga.conf");
         std::fs::write(&conf, servers::tayga_plat_conf(&dir))?;
-        let mut cmd = self.ns(Role::Isp).command(find_tool("tayga").context("tayga is not installed")?);
+        let mut cmd = self.ns(Role::Plat).command(find_tool("tayga").context("tayga is not installed")?);
         cmd.arg("--nodetach").arg("--config").arg(&conf);
         self.plat = Some(Daemon::spawn("tayga (PLAT)", cmd)?);
-        self.wait_tun(Role::Isp, t::PLAT_TUN, false)?;
-        self.ip(Role::Isp, &["link", "set", t::PLAT_TUN, "up"])?;
-        self.ip(Role::Isp, &["route", "add", t::PLAT_NET_V4, "dev", t::PLAT_TUN])?;
-        self.ip(Role::Isp, &["-6", "route", "add", t::PLAT_PREFIX, "dev", t::PLAT_TUN])
+        self.wait_tun(Role::Plat, t::PLAT_TUN, false)?;
+        self.sysctl(Role::Plat, &[("net.ipv4.ip_forward", "1"), ("net.ipv6.conf.all.forwarding", "1")])?;
+        self.ip(Role::Plat, &["link", "set", t::PLAT_TUN, "up"])?;
+        self.ip(Role::Plat, &["route", "add", t::PLAT_POOL, "dev", t::PLAT_TUN])?;
+        self.ip(Role::Plat, &["route", "add", &format!("{}/32", t::PLAT_IPV4), "dev", t::PLAT_TUN])?;
+        self.ip(Role::Plat, &["-6", "route", "add", t::PLAT_PREFIX, "dev", t::PLAT_TUN])
     }
 
     /// Waits for TUN `name` in `role`'s namespace while its daemon runs.
@@ -758,24 +873,27 @@ impl Lab {
         r.with_context(|| format!("last answer: {last}; the CLAT's output:\n{}", clat.log()))?
     }
 
-    /// Waits until one ping from `lan` reaches the server.
+    /// Waits until one ping from `lan` (through the CLAT and the PLAT) and
+    /// one from `host6a` (through the PLAT) reach the server.
     fn wait_end_to_end(&mut self) -> Result<()> {
         let deadline = Instant::now() + END_TO_END_TIMEOUT;
-        loop {
-            self.check_daemons()?;
-            // One request, waiting 1 s for its reply: the poll interval.
-            if self.ping(Role::Lan, t::SERVER, 1).is_ok_and(|p| p.all_answered()) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                bail!(
-                    "no ping from lan reached {} within {END_TO_END_TIMEOUT:?}\n--- CLAT output:\n{}\n--- PLAT output:\n{}",
-                    t::SERVER,
-                    self.clat_log(),
-                    self.plat_log()
-                );
+        for (from, dst) in [(Role::Lan, t::SERVER), (Role::Host6a, t::SERVER_V6)] {
+            loop {
+                self.check_daemons()?;
+                // One request, waiting 1 s for its reply: the poll interval.
+                if self.ping(from, dst, 1).is_ok_and(|p| p.all_answered()) {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    bail!(
+                        "no ping from {from} reached {dst} within {END_TO_END_TIMEOUT:?}\n--- CLAT output:\n{}\n--- PLAT output:\n{}",
+                        self.clat_log(),
+                        self.plat_log()
+                    );
+                }
             }
         }
+        Ok(())
     }
 }
 

@@ -1,12 +1,14 @@
-//! Processes of the lab: long-running daemons with their logs, and short
+//! Processes of the lab: long-running daemons with their logs, short
 //! commands whose exit status is a result rather than an error (a `ping`
-//! that lost every packet still has output worth reading).
+//! that lost every packet still has output worth reading), and helpers a
+//! test talks to line by line while they hold connections open.
 
-use std::io::Read;
+use std::io::{BufRead as _, BufReader, Read};
 use std::os::unix::process::CommandExt as _;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use nix::sys::signal::{kill, Signal};
@@ -144,6 +146,96 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.terminate(Duration::from_secs(5));
+    }
+}
+
+/// A helper process a test talks to: it writes lines on stdout (read with a
+/// bounded wait each), and closing its stdin tells it to finish. Its stderr
+/// is kept for messages. Killed (SIGKILL) if still running when dropped.
+#[derive(Debug)]
+pub struct Interactive {
+    what: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    stderr: Log,
+}
+
+impl Interactive {
+    /// Spawns `cmd` with its stdin, stdout and stderr piped.
+    pub fn spawn(what: &str, mut cmd: Command) -> Result<Self> {
+        let shown = format!("{cmd:?}");
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("starting {what}: {shown}"))?;
+        let (tx, lines) = mpsc::channel();
+        if let Some(out) = child.stdout.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(std::io::Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let stderr = Log::default();
+        if let Some(p) = child.stderr.take() {
+            stderr.follow(p);
+        }
+        Ok(Self { what: what.to_owned(), stdin: child.stdin.take(), child, lines, stderr })
+    }
+
+    /// Its stderr so far.
+    #[must_use]
+    pub fn stderr(&self) -> String {
+        self.stderr.text()
+    }
+
+    /// The next line of its stdout, waiting at most `timeout`.
+    pub fn read_line(&mut self, timeout: Duration) -> Result<String> {
+        match self.lines.recv_timeout(timeout) {
+            Ok(line) => Ok(line),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                anyhow::bail!("{} printed nothing within {timeout:?}; its stderr:\n{}", self.what, self.stderr())
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let status = self.child.try_wait().ok().flatten();
+                anyhow::bail!("{} closed its output (exit {status:?}); its stderr:\n{}", self.what, self.stderr())
+            }
+        }
+    }
+
+    /// Closes its stdin (its signal to finish).
+    pub fn close_stdin(&mut self) {
+        self.stdin.take();
+    }
+
+    /// Closes its stdin and waits at most `timeout` for it to exit;
+    /// returns its exit status and the lines it printed meanwhile.
+    pub fn finish(&mut self, timeout: Duration) -> Result<(ExitStatus, Vec<String>)> {
+        self.close_stdin();
+        let deadline = Instant::now() + timeout;
+        let status = wait_until(timeout, &format!("{} to exit", self.what), || self.child.try_wait().ok().flatten());
+        let status = status.with_context(|| format!("its stderr:\n{}", self.stderr()))?;
+        let mut rest = Vec::new();
+        // The reader thread ends at EOF, right after the exit.
+        while let Ok(line) = self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            rest.push(line);
+        }
+        Ok((status, rest))
+    }
+}
+
+impl Drop for Interactive {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

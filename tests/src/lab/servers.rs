@@ -1,6 +1,7 @@
 //! The lab's servers and translators: configuration files and start-up of
-//! the HTTP server (python3), the DNS servers (unbound), iperf3 and TAYGA
-//! (the PLAT, and optionally the stand-in CLAT).
+//! the HTTP servers (python3), the DNS servers (unbound), iperf3, the TCP
+//! echo and UDP reflector (python3) and TAYGA (the PLAT or the stand-in
+//! CLAT, optionally).
 
 use std::fmt::Write as _;
 use std::io::Read as _;
@@ -28,9 +29,68 @@ impl ServedFile {
     /// `http://198.51.100.7/NAME`.
     #[must_use]
     pub fn url(&self) -> String {
-        format!("http://{}/{}", t::SERVER, self.name)
+        self.url_at(t::SERVER)
+    }
+
+    /// `http://HOST/NAME`, an IPv6 `host` in brackets; `host` may carry a
+    /// port (`203.0.113.128:8080`).
+    #[must_use]
+    pub fn url_at(&self, host: &str) -> String {
+        if host.parse::<std::net::Ipv6Addr>().is_ok() {
+            format!("http://[{host}]/{}", self.name)
+        } else {
+            format!("http://{host}/{}", self.name)
+        }
     }
 }
+
+/// What the lab calls the HTTP server in `internet`.
+pub const HTTP_SERVER: &str = "HTTP server (python3)";
+/// What the lab calls host6b's IPv6-only HTTP server.
+pub const HTTP6_SERVER: &str = "IPv6-only HTTP server (python3, host6b)";
+/// What the lab calls the TCP echo and UDP reflector in `internet`.
+pub const ECHO_SERVER_NAME: &str = "TCP echo and UDP reflector (python3)";
+
+/// The TCP echo (RFC 862) and UDP reflector server: `python3 -c
+/// ECHO_SERVER ADDR ECHO_PORT REFLECTOR_PORT`. The echo accepts thousands
+/// of concurrent connections (its file limit raised, a deep backlog); the
+/// reflector answers each datagram with `ADDR PORT`, the source it saw.
+pub const ECHO_SERVER: &str = r#"
+import asyncio, resource, sys
+host, echo_port, udp_port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+want = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+if soft < want:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+async def echo(reader, writer):
+    try:
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        writer.close()
+
+class Reflector(asyncio.DatagramProtocol):
+    def connection_made(self, transport):
+        self.transport = transport
+    def datagram_received(self, data, addr):
+        self.transport.sendto(("%s %d" % (addr[0], addr[1])).encode(), addr)
+
+async def main():
+    server = await asyncio.start_server(echo, host, echo_port, backlog=4096)
+    await asyncio.get_running_loop().create_datagram_endpoint(Reflector, local_addr=(host, udp_port))
+    print("listening", flush=True)
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
+"#;
 
 /// The 10 MB file of random bytes.
 pub const FILE_10M: &str = "10M.bin";
