@@ -192,6 +192,15 @@ pub(crate) struct RunArgs {
     /// NAT64 and translator settings.
     #[command(flatten)]
     pub(crate) plat: PlatArgs,
+
+    /// Self-provisioning of the RouterOS router (flags and XLAT_ROUTEROS_*
+    /// variables only, never the file: the password stays out of it).
+    #[command(flatten)]
+    pub(crate) routeros: xlat_routeros::SelfProvisionArgs,
+
+    /// The PLAT's own provisioning settings (PREF64, DHCPv4 option 108).
+    #[command(flatten)]
+    pub(crate) routeros_plat: xlat_routeros::PlatProvisionArgs,
 }
 
 /// A number in TOML or a string.
@@ -288,6 +297,9 @@ pub(crate) struct RunSettings {
     pub(crate) metrics_listen: Option<SocketAddr>,
     pub(crate) log_format: LogFormat,
     pub(crate) workers: u16,
+    /// RouterOS self-provisioning and what the router must provide for
+    /// this PLAT (`None`: XLAT_ROUTEROS_URL not set).
+    pub(crate) routeros: Option<(xlat_routeros::SelfProvisionSettings, xlat_routeros::PlatSpec)>,
 }
 
 /// Where a winning value came from, and how to parse it.
@@ -545,6 +557,19 @@ impl RunArgs {
             .unwrap_or(LogFormat::Text);
         // The shards are validated for the worker count too.
         plat.nat64.validate(usize::from(workers))?;
+        let routeros = match self.routeros.resolve(|k| std::env::var(k).ok())? {
+            None => None,
+            Some(prov) => {
+                let n = &plat.nat64;
+                let spec = self.routeros_plat.spec(
+                    n.pool6,
+                    aggregate(&plat.pool4_addrs()),
+                    n.clients.clone(),
+                    n.v4_allow.clone(),
+                )?;
+                Some((prov, spec))
+            }
+        };
         Ok(RunSettings {
             plat,
             tun_name,
@@ -553,8 +578,40 @@ impl RunArgs {
             metrics_listen,
             log_format,
             workers,
+            routeros,
         })
     }
+}
+
+/// pool4's addresses as the fewest prefixes (the router's routes and
+/// firewall rules): each run of addresses split into aligned blocks.
+pub(crate) fn aggregate(addrs: &[Ipv4Addr]) -> Vec<Ipv4Network> {
+    let mut v: Vec<u32> = addrs.iter().map(|a| u32::from(*a)).collect();
+    v.sort_unstable();
+    v.dedup();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < v.len() {
+        let start = v[i];
+        // The longest run of consecutive addresses from here.
+        let mut run = 1u64;
+        while i + (run as usize) < v.len() && u64::from(v[i + run as usize]) == u64::from(start) + run {
+            run += 1;
+        }
+        // The largest aligned block at `start` that fits the run.
+        let mut len = 32u8;
+        while len > 0 {
+            let size = 1u64 << (33 - u32::from(len));
+            if u64::from(start) & (size - 1) != 0 || size > run {
+                break;
+            }
+            len -= 1;
+        }
+        let size = 1u64 << (32 - u32::from(len));
+        out.push(Ipv4Network::new(Ipv4Addr::from(start), len).expect("length at most 32"));
+        i += size as usize;
+    }
+    out
 }
 
 /// `ADDR[/LEN][:FIRST-LAST]`: one pool4 entry per address of the prefix.
@@ -684,6 +741,22 @@ mod tests {
         assert!(parse_pool4("10.0.0.0/8").unwrap_err().contains("/22"));
         assert!(parse_pool4("203.0.113.1:9-1").unwrap_err().contains("empty"));
         assert!(parse_pool4("nonsense").unwrap_err().contains("ADDR"));
+    }
+
+    #[test]
+    fn pool4_aggregates_into_aligned_prefixes() {
+        let addrs = |s: &str| -> Vec<Ipv4Addr> { parse_pool4(s).unwrap().iter().map(|e| e.addr).collect() };
+        let s = |v: Vec<Ipv4Network>| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert_eq!(s(aggregate(&addrs("198.51.100.0/28"))), ["198.51.100.0/28"]);
+        assert_eq!(s(aggregate(&addrs("203.0.113.7"))), ["203.0.113.7/32"]);
+        let mut v = addrs("203.0.113.1");
+        v.extend(addrs("203.0.113.2"));
+        v.extend(addrs("203.0.113.3"));
+        v.extend(addrs("203.0.113.4/30"));
+        v.extend(addrs("203.0.113.3"));
+        assert_eq!(s(aggregate(&v)), ["203.0.113.1/32", "203.0.113.2/31", "203.0.113.4/30"]);
+        assert_eq!(s(aggregate(&[Ipv4Addr::new(255, 255, 255, 255)])), ["255.255.255.255/32"]);
+        assert!(aggregate(&[]).is_empty());
     }
 
     #[test]

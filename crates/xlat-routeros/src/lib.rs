@@ -105,7 +105,8 @@
 //! [`SelfProvision`] is what the daemons call: settings from flags or
 //! `XLAT_ROUTEROS_*` variables ([`SelfProvisionArgs`]), provisioning at
 //! start, a re-check every `XLAT_ROUTEROS_RECHECK` (default 5 minutes; an
-//! automatic CLAT prefix follows the delegated prefix there), and removal
+//! automatic CLAT prefix follows the delegated prefix there, published to
+//! the daemon by [`Running::clat_prefix`]), and removal
 //! on shutdown with `XLAT_ROUTEROS_REMOVE_ON_EXIT=true`. The URL host
 //! `gateway` means this container's default gateway ([`gateway`]).
 //!
@@ -180,9 +181,10 @@
 //! # Not handled
 //!
 //! RouterOS versions that print values differently from the forms
-//! [`value`] normalises; user chains reached by `jump`; a CLAT prefix
-//! change reconfigures routes and firewall, not the running translator
-//! ([`Report::prefix_change`] tells the daemon).
+//! [`value`] normalises; user chains reached by `jump`. A CLAT prefix
+//! change reconfigures the router's routes and firewall here; the daemon
+//! follows it through [`Running::clat_prefix`] (`clat run
+//! --routeros-clat-pool` swaps its translator and local route).
 
 pub mod apply;
 pub mod cli;

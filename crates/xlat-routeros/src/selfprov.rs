@@ -539,6 +539,7 @@ impl SelfProvision {
     /// configured. Must be called inside a tokio runtime.
     pub fn spawn(self, spec: RoleSpec) -> Running {
         let (stop_tx, mut stop) = watch::channel(false);
+        let (prefix_tx, clat_prefix) = watch::channel(None);
         let task = tokio::spawn(async move {
             let role = spec.role();
             let tag = self.role_config(spec.clone()).tag().map(|t| t.to_string()).unwrap_or_default();
@@ -554,6 +555,9 @@ impl SelfProvision {
                 let wait = match self.provision(&spec).await {
                     Ok(report) => {
                         log_report(&tag, &report);
+                        if let Some(now) = carved(&spec, &report) {
+                            prefix_tx.send_if_modified(|p| p.replace(now) != Some(now));
+                        }
                         self.settings.recheck
                     }
                     Err(e) => {
@@ -583,8 +587,17 @@ impl SelfProvision {
                 }
             }
         });
-        Running { stop: stop_tx, task }
+        Running { stop: stop_tx, task, clat_prefix }
     }
+}
+
+/// The automatic CLAT prefix a provisioning used (`None`: a static prefix,
+/// the PLAT, or no pool read).
+fn carved(spec: &RoleSpec, report: &Report) -> Option<Ipv6Network> {
+    let RoleSpec::Clat(c) = spec else { return None };
+    let ClatPrefix::Pool(cfg) = &c.prefix else { return None };
+    let pool = report.site.as_ref()?.pool?;
+    crate::pd::carve(pool, cfg.length, cfg.index).ok()
 }
 
 fn log_report(tag: &str, report: &Report) {
@@ -614,9 +627,19 @@ fn log_report(tag: &str, report: &Report) {
 pub struct Running {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    clat_prefix: watch::Receiver<Option<Ipv6Network>>,
 }
 
 impl Running {
+    /// The automatic CLAT prefix (`ClatPrefix::Pool`) as carved from the
+    /// DHCPv6-PD pool at the last successful provisioning: `None` until the
+    /// first one (and always for a static prefix or the PLAT), then changed
+    /// only when the delegated prefix moves. A daemon follows it to
+    /// reconfigure its translator and local routes.
+    pub fn clat_prefix(&self) -> watch::Receiver<Option<Ipv6Network>> {
+        self.clat_prefix.clone()
+    }
+
     /// Stops re-checking; removes everything of ours first when
     /// `XLAT_ROUTEROS_REMOVE_ON_EXIT=true` (bounded by [`REMOVE_TIMEOUT`]).
     pub async fn shutdown(self) {

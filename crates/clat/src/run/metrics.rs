@@ -26,6 +26,8 @@ pub(crate) struct Metrics {
     pub(crate) io: Arc<IoCounters>,
     pub(crate) prefix: Mutex<PrefixStatus>,
     pub(crate) reloads: Mutex<u64>,
+    /// Times the CLAT prefix followed a new delegated prefix.
+    pub(crate) clat_prefix_changes: std::sync::atomic::AtomicU64,
 }
 
 impl Metrics {
@@ -121,6 +123,12 @@ impl Metrics {
             "Successful configuration reloads (SIGHUP).",
             "counter",
             &[(String::new(), reloads)],
+        );
+        family(
+            "xlat_clat_prefix_changes_total",
+            "Times the CLAT prefix followed a new delegated prefix (RouterOS DHCPv6-PD pool).",
+            "counter",
+            &[(String::new(), self.clat_prefix_changes.load(std::sync::atomic::Ordering::Relaxed))],
         );
         s
     }

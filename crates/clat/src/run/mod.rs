@@ -9,6 +9,14 @@
 //! -> PLAT prefix (static or discovery) -> signals: SIGHUP reloads the
 //! configuration file atomically, SIGTERM/SIGINT stop cleanly, remove the
 //! routes and exit 0.
+//!
+//! RouterOS self-provisioning (`XLAT_ROUTEROS_*`): the router is
+//! provisioned once the workers run and re-checked periodically. With
+//! `--routeros-clat-pool` the CLAT prefix is carved from the router's
+//! DHCPv6-PD pool; when the ISP delegates another prefix, the re-check
+//! reports it and the CLAT address moves into it (same interface bits):
+//! new EAM entry through the SIGHUP channel, local route moved, counted in
+//! `xlat_clat_prefix_changes_total`.
 
 mod metrics;
 mod netcfg;
@@ -16,9 +24,12 @@ mod prefix;
 pub(crate) mod settings;
 mod worker;
 
+use std::net::Ipv6Addr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
+use ipnetwork::Ipv6Network;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 use xlat_core::{Counters, Resolved};
@@ -105,6 +116,7 @@ async fn serve(
         io: Arc::clone(&io),
         prefix: Mutex::new(PrefixStatus { current: None, source: "none", changes: 0 }),
         reloads: Mutex::new(0),
+        clat_prefix_changes: AtomicU64::new(0),
     });
     let _endpoint = match s.metrics_listen {
         Some(addr) => Some(metrics::serve(addr, Arc::clone(&metrics))?),
@@ -120,7 +132,11 @@ async fn serve(
         workers.spawn(xlat_tun::run_worker(queue, proc, stop_rx.clone(), Arc::clone(&io)));
     }
 
-    let ctx = prefix::PrefixCtx { base: s.translator.clone(), config_tx, metrics: Arc::clone(&metrics) };
+    let ctx = prefix::PrefixCtx {
+        base: Arc::new(Mutex::new(s.translator.clone())),
+        config_tx,
+        metrics: Arc::clone(&metrics),
+    };
     let mut discovery = None;
     match s.plat {
         PlatPrefix::Static(p) => {
@@ -128,17 +144,15 @@ async fn serve(
         }
         PlatPrefix::Auto => {
             let (ra, dns) = (s.ra_interface.clone(), s.dns_server);
-            let ctx = prefix::PrefixCtx {
-                base: ctx.base.clone(),
-                config_tx: ctx.config_tx.clone(),
-                metrics: Arc::clone(&metrics),
-            };
-            discovery = Some(tokio::spawn(prefix::discover(ctx, ra, dns, stop_rx.clone())));
+            discovery = Some(tokio::spawn(prefix::discover(ctx.clone(), ra, dns, stop_rx.clone())));
         }
     }
     tracing::info!(workers = s.workers, "clat running");
     // RouterOS self-provisioning: at start, then every re-check period.
     let routeros = s.routeros.clone().map(|p| xlat_routeros::SelfProvision::new(p).spawn(s.routeros_role()));
+    // With --routeros-clat-pool the CLAT follows the delegated prefix.
+    let mut clat_prefix = routeros.as_ref().filter(|_| s.clat_pool.is_some()).map(xlat_routeros::Running::clat_prefix);
+    let mut clat_v6 = s.clat_ipv6;
 
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
@@ -149,7 +163,10 @@ async fn serve(
         tokio::select! {
             _ = term.recv() => break Ok("SIGTERM"),
             _ = int.recv() => break Ok("SIGINT"),
-            _ = hup.recv() => reload(args, s, &ctx, &metrics),
+            _ = hup.recv() => reload(args, s, &ctx, &metrics, clat_v6),
+            p = next_clat_prefix(&mut clat_prefix) => {
+                follow_clat_prefix(s, &ctx, &metrics, &mut clat_v6, routes.as_mut(), p).await;
+            }
             _ = route_check.tick() => {
                 if let Some(r) = routes.as_ref() {
                     let n = r.ensure().await;
@@ -202,7 +219,7 @@ async fn serve(
 /// SIGHUP: re-read the configuration file and swap the translator
 /// configuration atomically (EAM table, prefix, knobs). Settings that need
 /// a restart (TUN, routes, workers) are reported, not applied.
-fn reload(args: &RunArgs, old: &RunSettings, ctx: &prefix::PrefixCtx, metrics: &Metrics) {
+fn reload(args: &RunArgs, old: &RunSettings, ctx: &prefix::PrefixCtx, metrics: &Metrics, clat_v6: Option<Ipv6Addr>) {
     let new = match args.resolve() {
         Ok(n) => n,
         Err(e) => {
@@ -219,15 +236,77 @@ fn reload(args: &RunArgs, old: &RunSettings, ctx: &prefix::PrefixCtx, metrics: &
         PlatPrefix::Static(p) => (Some(p), "static"),
         PlatPrefix::Auto => (current, "auto"),
     };
-    let ctx2 = prefix::PrefixCtx {
-        base: new.translator.clone(),
-        config_tx: ctx.config_tx.clone(),
-        metrics: Arc::clone(&ctx.metrics),
-    };
-    if ctx2.apply(prefix, source) {
+    // Keep the CLAT where the delegated prefix moved it.
+    let mut base = new.translator.clone();
+    if let (Some(now), Some(configured), Some(_)) = (clat_v6, new.clat_ipv6, &new.clat_pool) {
+        if now != configured {
+            match prefix::move_clat(&base, new.clat_ipv4, configured, now) {
+                Ok(moved) => base = moved,
+                Err(e) => {
+                    tracing::error!(error = %e, "reload rejected; keeping the running configuration");
+                    return;
+                }
+            }
+        }
+    }
+    if ctx.apply_with(base, prefix, source) {
         if let Ok(mut r) = metrics.reloads.lock() {
             *r += 1;
         }
         tracing::info!(eam = new.translator.eam.len(), prefix = ?prefix.map(|p| p.to_string()), "configuration reloaded");
+    }
+}
+
+/// The next automatic CLAT prefix published by the provisioning task;
+/// never ready without one.
+async fn next_clat_prefix(rx: &mut Option<watch::Receiver<Option<Ipv6Network>>>) -> Ipv6Network {
+    loop {
+        let Some(r) = rx.as_mut() else { return std::future::pending().await };
+        if r.changed().await.is_err() {
+            *rx = None;
+            continue;
+        }
+        if let Some(p) = *r.borrow_and_update() {
+            return p;
+        }
+    }
+}
+
+/// The delegated prefix moved (issue 5): the CLAT address moves into the
+/// new carved `prefix` (same interface bits), the translator gets the new
+/// EAM entry through the same channel as SIGHUP, and the local route into
+/// the TUN follows. Logged and counted (`xlat_clat_prefix_changes_total`).
+async fn follow_clat_prefix(
+    s: &RunSettings,
+    ctx: &prefix::PrefixCtx,
+    metrics: &Metrics,
+    current: &mut Option<Ipv6Addr>,
+    routes: Option<&mut netcfg::Installed>,
+    prefix: Ipv6Network,
+) {
+    let (Some(old), Some(new)) = (*current, s.clat_ipv6_in(prefix)) else { return };
+    if old == new {
+        return;
+    }
+    let base = ctx.base.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let moved = match prefix::move_clat(&base, s.clat_ipv4, old, new) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(prefix = %prefix, error = %e, "cannot move the CLAT into the new delegated prefix");
+            return;
+        }
+    };
+    let (plat, source) = metrics.prefix.lock().map(|p| (p.current, p.source)).unwrap_or((None, "none"));
+    if !ctx.apply_with(moved, plat, source) {
+        return;
+    }
+    *current = Some(new);
+    metrics.clat_prefix_changes.fetch_add(1, Relaxed);
+    tracing::warn!(old = %old, new = %new, clat_prefix = %prefix, "delegated prefix changed: CLAT address moved, translator reconfigured");
+    if let Some(r) = routes {
+        match r.move_v6(Ipv6Network::from(old), Ipv6Network::from(new)).await {
+            Ok(()) => tracing::info!(old = %old, new = %new, "CLAT route into the TUN moved"),
+            Err(e) => tracing::warn!(error = %e, "CLAT route into the TUN not moved yet; the route check retries"),
+        }
     }
 }

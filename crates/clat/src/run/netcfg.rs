@@ -107,6 +107,31 @@ impl Installed {
         restored
     }
 
+    /// Moves the IPv6 route `old` into the TUN to `new` (the CLAT prefix
+    /// followed the delegated prefix): adds `new` first, then removes
+    /// `old`. A failure is returned; the route check retries the add.
+    pub(crate) async fn move_v6(&mut self, old: Ipv6Network, new: Ipv6Network) -> anyhow::Result<()> {
+        if !self.v6.contains(&new) {
+            self.v6.push(new);
+        }
+        let msg = RouteMessageBuilder::<Ipv6Addr>::new()
+            .destination_prefix(new.network(), new.prefix())
+            .output_interface(self.ifindex)
+            .build();
+        let added = self.handle.route().add(msg).execute().await;
+        if let Some(i) = self.v6.iter().position(|n| *n == old) {
+            self.v6.remove(i);
+            let msg = RouteMessageBuilder::<Ipv6Addr>::new()
+                .destination_prefix(old.network(), old.prefix())
+                .output_interface(self.ifindex)
+                .build();
+            if let Err(e) = self.handle.route().del(msg).execute().await {
+                tracing::warn!(route = %old, error = %e, "cannot remove the old CLAT route");
+            }
+        }
+        added.with_context(|| format!("cannot add route {new} into the TUN"))
+    }
+
     /// Removes every route this process added (errors are logged: the TUN
     /// going away removes its routes anyway).
     pub(crate) async fn remove(&mut self) {

@@ -5,12 +5,15 @@
 //! with the EAM entries alone, so IPv4 packets get ICMP unreachable (RFC
 //! 7915 §4.4) instead of vanishing.
 
+use std::net::Ipv6Addr;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ipnetwork::{Ipv4Network, Ipv6Network};
 use tokio::sync::watch;
-use xlat_core::{Config, Resolved};
+use xlat_core::rfc7757::{Entry, Table};
+use xlat_core::{Config, ConfigError, Resolved};
 use xlat_pref64::{Pref64State, Prefix, RaListener, Source, Transition};
 
 use super::metrics::Metrics;
@@ -21,8 +24,11 @@ const DNS_TIMEOUT: Duration = Duration::from_secs(10);
 const IDLE: Duration = Duration::from_secs(60);
 
 /// Shared handles of the prefix task.
+#[derive(Clone)]
 pub(crate) struct PrefixCtx {
-    pub(crate) base: Config,
+    /// The translator configuration without the PLAT prefix, shared by the
+    /// discovery task, SIGHUP and a CLAT prefix change.
+    pub(crate) base: Arc<Mutex<Config>>,
     pub(crate) config_tx: watch::Sender<Option<Arc<Resolved>>>,
     pub(crate) metrics: Arc<Metrics>,
 }
@@ -30,9 +36,17 @@ pub(crate) struct PrefixCtx {
 impl PrefixCtx {
     /// Installs `prefix` (or none) into the workers' configuration.
     pub(crate) fn apply(&self, prefix: Option<Prefix>, source: &'static str) -> bool {
-        let cfg = Config { pool6: prefix, ..self.base.clone() };
+        let base = self.base.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        self.apply_with(base, prefix, source)
+    }
+
+    /// Installs `base` with `prefix` (or none); `base` becomes the shared
+    /// base only when valid.
+    pub(crate) fn apply_with(&self, base: Config, prefix: Option<Prefix>, source: &'static str) -> bool {
+        let cfg = Config { pool6: prefix, ..base.clone() };
         match cfg.validate() {
             Ok(resolved) => {
+                *self.base.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = base;
                 self.config_tx.send_replace(Some(Arc::new(resolved)));
                 if let Ok(mut p) = self.metrics.prefix.lock() {
                     if p.current != prefix {
@@ -49,6 +63,28 @@ impl PrefixCtx {
             }
         }
     }
+}
+
+/// `cfg` with the CLAT moved from `old` to `new`: the EAM entry of the CLAT
+/// address (`clat_ipv4` = `old`/128) and the translator's own IPv6
+/// address, if it was `old`. Other entries are kept.
+pub(crate) fn move_clat(
+    cfg: &Config,
+    clat_ipv4: std::net::Ipv4Addr,
+    old: Ipv6Addr,
+    new: Ipv6Addr,
+) -> Result<Config, ConfigError> {
+    let (v4, old6) = (Ipv4Network::from(clat_ipv4), Ipv6Network::from(old));
+    let mut entries = Vec::new();
+    for e in cfg.eam.entries() {
+        entries.push(if e.v4() == v4 && e.v6() == old6 { Entry::new(v4, Ipv6Network::from(new))? } else { *e });
+    }
+    let mut out = cfg.clone();
+    out.eam = Table::new(entries)?;
+    if out.ipv6_addr == Some(old) {
+        out.ipv6_addr = Some(new);
+    }
+    Ok(out)
 }
 
 fn label(s: Source) -> &'static str {
@@ -159,5 +195,31 @@ pub(crate) async fn discover(
                 return;
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn move_clat_swaps_only_the_clat_entry() {
+        let mut cfg = Config::default();
+        let e = |a: &str, b: &str| Entry::new(a.parse().unwrap(), b.parse().unwrap()).unwrap();
+        cfg.eam =
+            Table::new([e("192.0.0.1/32", "2001:db8:1200:ff::1/128"), e("10.0.0.0/24", "2001:db8:9::/120")]).unwrap();
+        cfg.ipv6_addr = Some("2001:db8:1200:ff::1".parse().unwrap());
+        let moved = move_clat(
+            &cfg,
+            "192.0.0.1".parse().unwrap(),
+            "2001:db8:1200:ff::1".parse().unwrap(),
+            "2001:db8:3400:ff::1".parse().unwrap(),
+        )
+        .unwrap();
+        let v6: Vec<String> = moved.eam.entries().map(|e| e.v6().to_string()).collect();
+        assert!(v6.contains(&"2001:db8:3400:ff::1/128".to_owned()), "{v6:?}");
+        assert!(v6.contains(&"2001:db8:9::/120".to_owned()), "{v6:?}");
+        assert_eq!(moved.eam.len(), 2);
+        assert_eq!(moved.ipv6_addr, Some("2001:db8:3400:ff::1".parse().unwrap()));
     }
 }

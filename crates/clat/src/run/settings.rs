@@ -38,6 +38,7 @@ setting!(ROUTES_V4, "routes-v4", "XLAT_ROUTES_V4");
 setting!(METRICS_LISTEN, "metrics-listen", "XLAT_METRICS_LISTEN");
 setting!(LOG_FORMAT, "log-format", "XLAT_LOG_FORMAT");
 setting!(WORKERS, "workers", "XLAT_WORKERS");
+setting!(CLAT_POOL, "routeros-clat-pool", "XLAT_ROUTEROS_CLAT_POOL");
 
 /// Arguments of `clat run`.
 #[derive(Debug, Clone, clap::Args)]
@@ -105,6 +106,18 @@ pub(crate) struct RunArgs {
     /// variables only, never the file: the password stays out of it).
     #[command(flatten)]
     pub(crate) routeros: xlat_routeros::SelfProvisionArgs,
+
+    /// Follow the ISP: the CLAT prefix is carved from this /ipv6/pool
+    /// (DHCPv6-PD) of the router, NAME[/LENGTH][@INDEX] (default the last
+    /// /64); --clat-ipv6 is the address to start with, its interface bits
+    /// are kept inside each new prefix [default: off]
+    #[arg(
+        id = "routeros-clat-pool",
+        long = "routeros-clat-pool",
+        env = "XLAT_ROUTEROS_CLAT_POOL",
+        value_name = "POOL"
+    )]
+    pub(crate) routeros_clat_pool: Option<String>,
 }
 
 /// The `[clat]` table of the configuration file.
@@ -160,6 +173,9 @@ pub(crate) struct RunSettings {
     pub(crate) translator: Config,
     /// RouterOS self-provisioning (`None`: XLAT_ROUTEROS_URL not set).
     pub(crate) routeros: Option<xlat_routeros::SelfProvisionSettings>,
+    /// The CLAT prefix follows the router's DHCPv6-PD pool (needs
+    /// `routeros` and `clat_ipv6`).
+    pub(crate) clat_pool: Option<xlat_routeros::PoolCarve>,
 }
 
 impl RunSettings {
@@ -168,13 +184,22 @@ impl RunSettings {
         self.translator.eam.entries().map(Entry::v6).collect()
     }
 
+    /// The CLAT IPv6 address inside a newly carved `prefix`: the prefix's
+    /// bits, then the interface bits of `--clat-ipv6`.
+    pub(crate) fn clat_ipv6_in(&self, prefix: Ipv6Network) -> Option<Ipv6Addr> {
+        self.clat_ipv6.map(|a| address_in(a, prefix))
+    }
+
     /// What the router must provide for this CLAT (xlat-routeros): the IPv4
     /// destinations, the CLAT prefixes, and in single-address mode the NAT
     /// of the LAN into --clat-ipv4.
     pub(crate) fn routeros_role(&self) -> xlat_routeros::RoleSpec {
         xlat_routeros::RoleSpec::Clat(xlat_routeros::ClatSpec {
             routes_v4: self.routes_v4.clone(),
-            prefix: xlat_routeros::ClatPrefix::Static(self.clat_v6_prefixes()),
+            prefix: match &self.clat_pool {
+                Some(carve) => xlat_routeros::ClatPrefix::Pool(carve.clone()),
+                None => xlat_routeros::ClatPrefix::Static(self.clat_v6_prefixes()),
+            },
             nat_to: self.clat_ipv6.map(|_| self.clat_ipv4),
         })
     }
@@ -284,6 +309,26 @@ impl RunArgs {
         // Validate now (the prefix may be absent in auto mode: EAM alone is valid).
         translator.clone().validate()?;
         let routeros = self.routeros.resolve(|k| std::env::var(k).ok())?;
+        let clat_pool = match self.routeros_clat_pool.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            None => None,
+            Some(v) => {
+                let bad = |reason: &str| Error::InvalidValue {
+                    setting: CLAT_POOL,
+                    origin: Origin::CommandLine,
+                    value: v.to_owned(),
+                    reason: reason.to_owned(),
+                };
+                let carve: xlat_routeros::PoolCarve =
+                    v.parse().map_err(|_| bad("NAME[/LENGTH][@INDEX], e.g. isp-pd or isp-pd/64"))?;
+                if routeros.is_none() {
+                    return Err(bad("needs --routeros-url (the pool is read from the router)"));
+                }
+                if clat_ipv6.is_none() || translator.eam.len() != 1 {
+                    return Err(bad("needs --clat-ipv6 and no --eam (the router routes only the carved prefix)"));
+                }
+                Some(carve)
+            }
+        };
         Ok(RunSettings {
             tun_name,
             tun_mtu,
@@ -299,6 +344,7 @@ impl RunArgs {
             workers,
             translator,
             routeros,
+            clat_pool,
         })
     }
 }
@@ -352,5 +398,26 @@ fn setting_of(reason: &str) -> Setting {
         r if r.starts_with("comma-separated") => ROUTES_V4,
         r if r.starts_with("text or json") => LOG_FORMAT,
         _ => WORKERS,
+    }
+}
+
+/// `prefix`'s bits, then the bits of `addr` after the prefix length.
+fn address_in(addr: Ipv6Addr, prefix: Ipv6Network) -> Ipv6Addr {
+    let host = u128::MAX.checked_shr(u32::from(prefix.prefix())).unwrap_or(0);
+    Ipv6Addr::from((u128::from(prefix.network()) & !host) | (u128::from(addr) & host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clat_address_keeps_its_interface_bits_in_a_new_prefix() {
+        let a = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+        let n = |s: &str| s.parse::<Ipv6Network>().unwrap();
+        assert_eq!(address_in(a("2001:db8:1200:ff::1"), n("2001:db8:3400:ff::/64")), a("2001:db8:3400:ff::1"));
+        assert_eq!(address_in(a("2001:db8:1200:ff::1"), n("2001:db8:3400:ff::/56")), a("2001:db8:3400:ff::1"));
+        assert_eq!(address_in(a("2001:db8::1"), n("2001:db8:1::5/128")), a("2001:db8:1::5"));
+        assert_eq!(address_in(a("2001:db8::1"), n("::/0")), a("2001:db8::1"));
     }
 }

@@ -11,6 +11,12 @@
 //! shard per worker: no global lock) -> signals: SIGHUP reloads what can
 //! be reloaded (see [`crate::settings`]) atomically, SIGTERM/SIGINT stop
 //! cleanly, remove the routes and exit 0.
+//!
+//! RouterOS self-provisioning (`XLAT_ROUTEROS_*`, [`xlat_routeros`]): once
+//! the workers run, the router gets the routes to pool6 and pool4, the
+//! firewall rules for the clients and the optional PREF64 / option 108,
+//! re-checked every `XLAT_ROUTEROS_RECHECK`; on SIGTERM they are removed
+//! first (with `XLAT_ROUTEROS_REMOVE_ON_EXIT=true`), then the local routes.
 
 mod metrics;
 mod netcfg;
@@ -140,6 +146,11 @@ async fn serve(
         workers.spawn(xlat_tun::run_worker(queue, proc, stop_rx.clone(), Arc::clone(&io)));
     }
     tracing::info!(workers = s.workers, "plat running");
+    // RouterOS self-provisioning: at start, then every re-check period.
+    let routeros = s
+        .routeros
+        .clone()
+        .map(|(prov, spec)| xlat_routeros::SelfProvision::new(prov).spawn(xlat_routeros::RoleSpec::Plat(spec)));
 
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
@@ -167,6 +178,11 @@ async fn serve(
             }
         }
     };
+    // The router first (it stops sending traffic here when
+    // XLAT_ROUTEROS_REMOVE_ON_EXIT=true), then the local routes.
+    if let Some(p) = routeros {
+        p.shutdown().await;
+    }
     // Routes first, while the TUN still exists; then the workers, whose
     // queues hold the device.
     if let Some(r) = routes.as_mut() {
