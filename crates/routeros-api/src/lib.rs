@@ -56,12 +56,18 @@
 //!   `interface`) as the manual's menu pages and examples use them;
 //!   `/ipv6/nd`'s `pref64-prefixes` was seen in the terraform-routeros
 //!   provider's `Ipv6NeighborDiscovery` reference, not in the manual. The
-//!   fake router stores items as free-form property maps, so no field list
-//!   is baked in.
+//!   fake router accepts, in `add`/`set`, the writable properties of its
+//!   menus as the manual's menu pages list them (and, for `/container`
+//!   properties of 7.19-7.21, the community.routeros Ansible collection's
+//!   field lists), and traps on any other name.
 //! - Not in the manual, taken from wire traces in public bug reports of
 //!   other clients: a refused login is `!trap =message=invalid user name or
 //!   password (6)` followed by `!done`; a missing item is `no such item
-//!   (4)` (the fake router uses both texts); RouterOS 7.18's changelog line
+//!   (4)` (the fake router uses both texts); an unknown property in
+//!   `add`/`set` is `unknown parameter <name>` on RouterOS 7 (a
+//!   terraform-routeros report: `unknown parameter thr-rtt-max`), plain
+//!   `unknown parameter` on RouterOS 6 (mikrotik-java and RouterOS-api
+//!   reports); RouterOS 7.18's changelog line
 //!   "put !empty sentence when API query returns nothing" (`!empty` then
 //!   `!done`).
 //!

@@ -79,6 +79,16 @@ async fn api_traps_are_mapped() {
     assert!(matches!(&err, ApiError::Trap { category: Some(0), message } if message.contains("frobnicate")), "{err:?}");
     let err = bounded(client.run("/ip/bogus/print", &[], &[])).await.unwrap_err();
     assert!(matches!(&err, ApiError::Trap { .. }), "{err:?}");
+    // A property the menu does not have, on add and on set.
+    let err = bounded(client.add("/ip/route", &[("dst-address", "192.0.2.0/24"), ("gatway", "x")])).await.unwrap_err();
+    assert!(
+        matches!(&err, ApiError::Trap { category: None, message } if message == "unknown parameter gatway"),
+        "{err:?}"
+    );
+    let id = bounded(client.add("/ip/route", &[("dst-address", "192.0.2.0/24")])).await.unwrap();
+    let err = bounded(client.set("/ip/route", &id, &[("chain", "forward")])).await.unwrap_err();
+    assert!(matches!(&err, ApiError::Trap { message, .. } if message == "unknown parameter chain"), "{err:?}");
+    assert!(!router.rows("/ip/route")[0].contains_key("chain"));
     // A trap does not hurt the connection.
     assert!(bounded(client.run("/ip/route/print", &[], &[])).await.is_ok());
 }
@@ -318,6 +328,11 @@ async fn rest_errors() {
     assert!(matches!(&err, ApiError::Http { status: 400, detail: Some(d), .. } if d.contains("bogus")), "{err:?}");
     let err = bounded(client.move_before("/ip/firewall/filter", "*1", "*2")).await.unwrap_err();
     assert!(matches!(err, ApiError::Http { status: 400, .. }), "{err:?}");
+    // PUT with a property the menu does not have: 400 with the trap's text.
+    let err = bounded(client.add("/interface/veth", &[("name", "veth-xlat"), ("adress", "x")])).await.unwrap_err();
+    let unknown = |d: &str| d == "unknown parameter adress";
+    assert!(matches!(&err, ApiError::Http { status: 400, detail: Some(d), .. } if unknown(d)), "{err:?}");
+    assert!(router.rows("/interface/veth").is_empty());
 }
 
 #[tokio::test]

@@ -14,13 +14,21 @@
 //!   `set`, `remove`, `move`), JSON errors as the manual shows them.
 //!
 //! Both front ends share one in-memory store of the menus in [`MENUS`]
-//! (`/ip/route`, `/ipv6/firewall/filter`, `/ip/firewall/nat`, `/ipv6/nd`,
-//! `/ipv6/pool`, `/ip/dhcp-server/option` ...), with RouterOS-style ids
-//! (`*1`, `*2` ... `*A`, never reused), `print` queries evaluated as the
-//! manual's query stack, `move` reordering items (firewall order), and a
-//! `!trap` (REST: 400 or 404) for unknown commands and missing items.
-//! Items are free-form property maps: any field name is stored as given;
-//! `add` sets `disabled=false` unless told otherwise, like RouterOS.
+//! (`/ip/route`, `/ipv6/route`, `/ip/firewall/{filter,nat,mangle}`,
+//! `/ipv6/firewall/{filter,mangle}`, `/ipv6/nd`, `/ipv6/pool`,
+//! `/ip/dhcp-server/option`, `/interface/veth`, `/container` ...), with
+//! RouterOS-style ids (`*1`, `*2` ... `*A`, `*1A`: hex, never reused),
+//! `print` queries evaluated as the manual's query stack (`!empty` when
+//! nothing matches), `move` and `add place-before=` ordering items
+//! (firewall order), and a `!trap` (REST: 400 or 404) for unknown commands,
+//! missing items and, on `add`/`set`, a property the menu does not have
+//! (`unknown parameter <name>`, [`UNKNOWN_PARAMETER`]; the accepted names
+//! are [`menu_attributes`]). `add` sets `disabled=false` unless told
+//! otherwise, like RouterOS, in menus that have `disabled`. Menus added with
+//! [`TestRouterBuilder::menu`] are free-form: any property is stored.
+//!
+//! The wire protocol is checked against an independent client, the Python
+//! `librouteros` package, in `tests/librouteros.rs`.
 //!
 //! Tests can seed and inspect the tables ([`TestRouter::seed`],
 //! [`TestRouter::rows`]), hold a command without answering it to exercise
@@ -64,13 +72,13 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
 pub use api_server::{BAD_LOGIN_MESSAGE, NOT_LOGGED_IN, QUIT_REASON};
-pub use store::MENUS;
+pub use store::{menu_attributes, MENUS, UNKNOWN_PARAMETER};
 
 use crate::proto::{Attrs, Sentence};
 use crate::tls::ALPN_HTTP1;
 use crate::{Credentials, Endpoint, Scheme};
 use api_server::OutTx;
-use store::{Op, Outcome, Store};
+use store::Store;
 
 /// User of [`TestRouter::start`].
 pub const DEFAULT_USER: &str = "xlat";
@@ -339,16 +347,13 @@ impl TestRouter {
         self.state.users.first().cloned().unwrap_or_else(|| Credentials::new(DEFAULT_USER, DEFAULT_PASSWORD))
     }
 
-    /// Adds an item to `menu` (creating the menu if unknown) and returns its
-    /// id, as `add` would.
+    /// Adds an item to `menu` (creating the menu, free-form, if unknown)
+    /// and returns its id, as `add` would, but without checking its
+    /// properties: seeds play the router's own configuration, which holds
+    /// read-only properties too (`dynamic`, `active` ...).
     pub fn seed(&self, menu: &str, attrs: &[(&str, &str)]) -> String {
-        let mut store = self.state.store();
-        store.add_menu(menu);
         let attrs: Attrs = attrs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        match store.apply(menu, Op::Add(attrs)) {
-            Ok(Outcome::Created(id)) => id,
-            other => unreachable!("add on a table menu always creates: {other:?}"),
-        }
+        self.state.store().seed(menu, attrs)
     }
 
     /// The items of `menu`, in order (empty for an unknown menu).

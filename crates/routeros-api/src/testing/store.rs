@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use super::query;
 use crate::proto::Attrs;
 
-/// Table menus the fake router knows, with the field names of the RouterOS
-/// manual. Items are free-form: any property is stored as given.
+/// Table menus the fake router knows. `add` and `set` accept the
+/// properties of [`menu_attributes`] there, and answer any other with
+/// `!trap =message=unknown parameter <name>` as RouterOS 7 does.
 pub const MENUS: &[&str] = &[
     "/ip/route",
     "/ipv6/route",
@@ -33,6 +34,234 @@ pub const MENUS: &[&str] = &[
     "/container/mounts",
 ];
 
+// Writable properties of each menu, as RouterOS 7 names them (console
+// property names, the same on the API). Sources: the RouterOS manual's menu
+// pages (IP Routing, Firewall filter/NAT/mangle, IPv6 ND, IP pools, DHCP,
+// VETH, Container) and, for `/container` properties added in 7.19-7.21, the
+// per-version field lists of the community.routeros Ansible collection.
+// Read-only properties (`dynamic`, `active`, `invalid`, counters ...) are not
+// writable on a real router either; [`TestRouter::seed`](super::TestRouter::seed)
+// stores them all the same.
+
+/// Every item of these menus.
+const ITEM: &[&str] = &["comment", "disabled"];
+/// Rule matchers of `/ip/firewall/{filter,nat,mangle}` and their IPv6
+/// counterparts.
+const FW_MATCH: &[&str] = &[
+    "action",
+    "address-list",
+    "address-list-timeout",
+    "chain",
+    "connection-bytes",
+    "connection-limit",
+    "connection-mark",
+    "connection-nat-state",
+    "connection-rate",
+    "connection-state",
+    "connection-type",
+    "content",
+    "dscp",
+    "dst-address",
+    "dst-address-list",
+    "dst-address-type",
+    "dst-limit",
+    "dst-port",
+    "icmp-options",
+    "in-bridge-port",
+    "in-bridge-port-list",
+    "in-interface",
+    "in-interface-list",
+    "ingress-priority",
+    "ipsec-policy",
+    "jump-target",
+    "layer7-protocol",
+    "limit",
+    "log",
+    "log-prefix",
+    "nth",
+    "out-bridge-port",
+    "out-bridge-port-list",
+    "out-interface",
+    "out-interface-list",
+    "packet-mark",
+    "packet-size",
+    "per-connection-classifier",
+    "place-before",
+    "port",
+    "priority",
+    "protocol",
+    "random",
+    "routing-mark",
+    "src-address",
+    "src-address-list",
+    "src-address-type",
+    "src-mac-address",
+    "src-port",
+    "tcp-flags",
+    "tcp-mss",
+    "time",
+    "tls-host",
+];
+/// IPv4-only matchers.
+const FW_MATCH_V4: &[&str] = &["fragment", "hotspot", "ipv4-options", "psd", "ttl"];
+/// IPv6-only matchers.
+const FW_MATCH_V6: &[&str] = &["headers", "hop-limit"];
+/// `filter` actions' arguments.
+const FW_FILTER: &[&str] = &["reject-with"];
+/// `nat` actions' arguments.
+const FW_NAT: &[&str] = &["randomise-ports", "same-not-by-dst", "to-addresses", "to-ports"];
+/// `mangle` actions' arguments (both families).
+const FW_MANGLE: &[&str] = &[
+    "new-connection-mark",
+    "new-dscp",
+    "new-mss",
+    "new-packet-mark",
+    "new-priority",
+    "new-routing-mark",
+    "passthrough",
+    "sniff-id",
+    "sniff-target",
+    "sniff-target-port",
+];
+/// IPv4-only `mangle` arguments.
+const FW_MANGLE_V4: &[&str] = &["new-ttl", "route-dst"];
+/// IPv6-only `mangle` arguments.
+const FW_MANGLE_V6: &[&str] = &["new-hop-limit"];
+/// `/ip/route` and `/ipv6/route` (RouterOS 7).
+const ROUTE: &[&str] = &[
+    "blackhole",
+    "check-gateway",
+    "distance",
+    "dst-address",
+    "gateway",
+    "pref-src",
+    "routing-table",
+    "scope",
+    "suppress-hw-offload",
+    "target-scope",
+    "vrf-interface",
+];
+/// `/ip/firewall/address-list` and `/ipv6/firewall/address-list`.
+const ADDRESS_LIST: &[&str] = &["address", "list", "timeout"];
+/// `/ipv6/nd`. `pref64-prefixes` is the manual's name; `pref64` is kept
+/// for the spelling xlat's provisioning also probes.
+const IPV6_ND: &[&str] = &[
+    "advertise-dns",
+    "advertise-mac-address",
+    "dns",
+    "hop-limit",
+    "interface",
+    "managed-address-configuration",
+    "mtu",
+    "other-configuration",
+    "pref64",
+    "pref64-prefixes",
+    "ra-delay",
+    "ra-interval",
+    "ra-lifetime",
+    "ra-preference",
+    "reachable-time",
+    "retransmit-interval",
+];
+/// `/interface/veth` (manual page "VETH").
+const VETH: &[&str] = &["address", "container-mac-address", "dhcp", "gateway", "gateway6", "mac-address", "name"];
+/// `/container` (manual page "Container"; no `disabled`: containers are
+/// started and stopped).
+const CONTAINER: &[&str] = &[
+    "auto-restart-interval",
+    "check-certificate",
+    "cmd",
+    "comment",
+    "cpu-list",
+    "devices",
+    "dns",
+    "domain-name",
+    "entrypoint",
+    "env",
+    "envlist",
+    "envlists",
+    "file",
+    "hostname",
+    "hosts",
+    "interface",
+    "layer-dir",
+    "logging",
+    "memory-high",
+    "mount",
+    "mountlists",
+    "mounts",
+    "name",
+    "remote-image",
+    "root-dir",
+    "shm-size",
+    "start-on-boot",
+    "stop-signal",
+    "stop-time",
+    "tmpfs",
+    "user",
+    "workdir",
+];
+
+/// Writable properties of each menu of [`MENUS`], as groups of names.
+const SCHEMAS: &[(&str, &[&[&str]])] = &[
+    ("/ip/route", &[ITEM, ROUTE]),
+    ("/ipv6/route", &[ITEM, ROUTE]),
+    ("/ip/address", &[ITEM, &["address", "interface", "netmask", "network"]]),
+    (
+        "/ipv6/address",
+        &[ITEM, &["address", "advertise", "auto-link-local", "eui-64", "from-pool", "interface", "no-dad"]],
+    ),
+    ("/ip/firewall/filter", &[ITEM, FW_MATCH, FW_MATCH_V4, FW_FILTER]),
+    ("/ipv6/firewall/filter", &[ITEM, FW_MATCH, FW_MATCH_V6, FW_FILTER]),
+    ("/ip/firewall/nat", &[ITEM, FW_MATCH, FW_MATCH_V4, FW_NAT]),
+    ("/ipv6/firewall/nat", &[ITEM, FW_MATCH, FW_MATCH_V6, FW_NAT]),
+    ("/ip/firewall/mangle", &[ITEM, FW_MATCH, FW_MATCH_V4, FW_MANGLE, FW_MANGLE_V4]),
+    ("/ipv6/firewall/mangle", &[ITEM, FW_MATCH, FW_MATCH_V6, FW_MANGLE, FW_MANGLE_V6]),
+    ("/ip/firewall/address-list", &[ITEM, ADDRESS_LIST]),
+    ("/ipv6/firewall/address-list", &[ITEM, ADDRESS_LIST]),
+    ("/ipv6/nd", &[ITEM, IPV6_ND]),
+    (
+        "/ipv6/nd/prefix",
+        &[ITEM, &["autonomous", "interface", "on-link", "preferred-lifetime", "prefix", "valid-lifetime"]],
+    ),
+    ("/ipv6/pool", &[&["comment", "name", "prefix", "prefix-length"]]),
+    ("/ip/pool", &[&["comment", "name", "next-pool", "ranges"]]),
+    ("/ip/dhcp-server/option", &[&["code", "comment", "force", "name", "value"]]),
+    ("/interface/veth", &[ITEM, VETH]),
+    (
+        "/interface/bridge/port",
+        &[
+            ITEM,
+            &[
+                "bpdu-guard",
+                "bridge",
+                "edge",
+                "frame-types",
+                "horizon",
+                "hw",
+                "interface",
+                "path-cost",
+                "point-to-point",
+                "priority",
+                "pvid",
+            ],
+        ],
+    ),
+    ("/container", &[CONTAINER]),
+    ("/container/envs", &[ITEM, &["key", "list", "name", "value"]]),
+    ("/container/mounts", &[ITEM, &["dst", "list", "name", "read-only", "src"]]),
+];
+
+/// The properties `add` and `set` accept in `menu`, sorted; `None` for a
+/// menu outside [`MENUS`] (those the builder adds are free-form).
+pub fn menu_attributes(menu: &str) -> Option<Vec<&'static str>> {
+    let (_, groups) = SCHEMAS.iter().find(|(m, _)| *m == menu)?;
+    let mut names: Vec<&'static str> = groups.iter().flat_map(|g| g.iter().copied()).collect();
+    names.sort_unstable();
+    names.dedup();
+    Some(names)
+}
+
 /// Single-item menus: `print` returns one fixed item; nothing else works.
 const SINGLETONS: &[(&str, &[(&str, &str)])] = &[
     ("/system/identity", &[("name", "MikroTik")]),
@@ -51,6 +280,10 @@ const DISABLED_DEFAULT: &str = "false";
 const ID_PREFIX: char = '*';
 /// Separator of id lists (`=.id=*1,*2`).
 const ID_LIST_SEPARATOR: char = ',';
+/// `add` argument of ordered menus: insert before this item.
+const PLACE_BEFORE: &str = "place-before";
+/// Start of the `!trap` message for a property the menu does not have.
+pub const UNKNOWN_PARAMETER: &str = "unknown parameter";
 
 /// Trap categories of the manual's `!trap` section.
 pub(crate) mod category {
@@ -93,6 +326,13 @@ impl Trap {
 
     pub(crate) fn no_such_item() -> Self {
         Self { category: Some(category::MISSING), message: "no such item (4)".into(), kind: TrapKind::NoSuchItem }
+    }
+
+    /// An `add`/`set` property the menu does not have. RouterOS 7 names it
+    /// (`unknown parameter thr-rtt-max` in a terraform-routeros bug report);
+    /// RouterOS 6 said only `unknown parameter`. No category is known.
+    pub(crate) fn unknown_parameter(name: &str) -> Self {
+        Self { category: None, message: format!("{UNKNOWN_PARAMETER} {name}"), kind: TrapKind::Failure }
     }
 
     fn missing_argument(name: &str) -> Self {
@@ -176,9 +416,37 @@ pub(crate) fn op_for(verb: &str, mut attrs: Attrs, query: Vec<String>) -> Result
 struct Table {
     last_id: u32,
     rows: Vec<Attrs>,
+    /// Writable properties; `None`: free-form (menus the builder adds).
+    known: Option<&'static [&'static [&'static str]]>,
 }
 
 impl Table {
+    fn accepts(&self, name: &str) -> bool {
+        self.known.is_none_or(|groups| groups.iter().any(|g| g.contains(&name)))
+    }
+
+    /// The first property (in name order) the menu does not have.
+    fn check(&self, attrs: &Attrs) -> Result<(), Trap> {
+        match attrs.keys().find(|k| k.as_str() != ID && !self.accepts(k)) {
+            Some(k) => Err(Trap::unknown_parameter(k)),
+            None => Ok(()),
+        }
+    }
+
+    /// Stores a new item, before `before` or at the end, and returns its id.
+    fn insert(&mut self, mut attrs: Attrs, before: Option<usize>) -> String {
+        self.last_id += 1;
+        let id = format!("{ID_PREFIX}{:X}", self.last_id);
+        attrs.remove(ID);
+        attrs.insert(ID.to_owned(), id.clone());
+        if self.accepts(DISABLED) {
+            attrs.entry(DISABLED.to_owned()).or_insert_with(|| DISABLED_DEFAULT.to_owned());
+        }
+        let at = before.unwrap_or(self.rows.len());
+        self.rows.insert(at, attrs);
+        id
+    }
+
     fn position(&self, id: &str) -> Option<usize> {
         self.rows.iter().position(|r| r.get(ID).is_some_and(|v| v == id))
     }
@@ -196,7 +464,11 @@ pub(crate) struct Store {
 
 impl Default for Store {
     fn default() -> Self {
-        Self { tables: MENUS.iter().map(|m| ((*m).to_owned(), Table::default())).collect() }
+        let tables = SCHEMAS
+            .iter()
+            .map(|(m, groups)| ((*m).to_owned(), Table { known: Some(groups), ..Table::default() }))
+            .collect();
+        Self { tables }
     }
 }
 
@@ -220,15 +492,18 @@ impl Store {
         match op {
             Op::Print { query, proplist } => Ok(Outcome::Rows(select(table.rows.clone(), &query, proplist.as_deref()))),
             Op::Add(mut attrs) => {
-                table.last_id += 1;
-                let id = format!("{ID_PREFIX}{:X}", table.last_id);
-                attrs.remove(ID);
-                attrs.insert(ID.to_owned(), id.clone());
-                attrs.entry(DISABLED.to_owned()).or_insert_with(|| DISABLED_DEFAULT.to_owned());
-                table.rows.push(attrs);
-                Ok(Outcome::Created(id))
+                table.check(&attrs)?;
+                let before = match attrs.remove(PLACE_BEFORE).filter(|p| !p.is_empty()) {
+                    Some(p) => Some(table.position(&p).ok_or_else(Trap::no_such_item)?),
+                    None => None,
+                };
+                Ok(Outcome::Created(table.insert(attrs, before)))
             }
             Op::Set { ids, attrs } => {
+                if let Some(p) = attrs.keys().find(|k| *k == PLACE_BEFORE) {
+                    return Err(Trap::unknown_parameter(p));
+                }
+                table.check(&attrs)?;
                 for pos in table.positions(&ids)? {
                     for (k, v) in &attrs {
                         if k != ID {
@@ -275,9 +550,17 @@ impl Store {
         self.tables.get(menu).map(|t| t.rows.clone()).unwrap_or_default()
     }
 
-    /// Adds a menu that is not in [`MENUS`].
+    /// Adds a menu that is not in [`MENUS`]: free-form, any property is
+    /// stored as given.
     pub(crate) fn add_menu(&mut self, menu: &str) {
         self.tables.entry(menu.to_owned()).or_default();
+    }
+
+    /// Stores an item as the router's own configuration would hold it: any
+    /// property, read-only ones included (`dynamic`, `active` ...), creating
+    /// the menu (free-form) if unknown. Returns its id.
+    pub(crate) fn seed(&mut self, menu: &str, attrs: Attrs) -> String {
+        self.tables.entry(menu.to_owned()).or_default().insert(attrs, None)
     }
 }
 
@@ -301,7 +584,8 @@ mod tests {
     }
 
     fn add(s: &mut Store, menu: &str, comment: &str) -> String {
-        match s.apply(menu, Op::Add(attrs(&[("chain", "forward"), ("comment", comment)]))).unwrap() {
+        let first = if menu.contains("/firewall/") { ("chain", "forward") } else { ("distance", "1") };
+        match s.apply(menu, Op::Add(attrs(&[first, ("comment", comment)]))).unwrap() {
             Outcome::Created(id) => id,
             other => panic!("{other:?}"),
         }
@@ -321,6 +605,71 @@ mod tests {
         s.apply(m, Op::Remove { ids: vec!["*B".into()] }).unwrap();
         assert_eq!(add(&mut s, m, "x"), "*C");
         assert_eq!(s.rows(m)[0]["disabled"], "false");
+    }
+
+    #[test]
+    fn every_menu_has_a_schema() {
+        for m in MENUS {
+            let names = menu_attributes(m).unwrap_or_else(|| panic!("{m}"));
+            assert!(names.contains(&"comment"), "{m}");
+        }
+        assert_eq!(SCHEMAS.len(), MENUS.len());
+        assert!(menu_attributes("/ip/dhcp-server/network").is_none());
+        let veth = menu_attributes("/interface/veth").unwrap();
+        for name in ["name", "address", "gateway", "gateway6", "disabled"] {
+            assert!(veth.contains(&name), "{name}");
+        }
+        let container = menu_attributes("/container").unwrap();
+        assert!(container.contains(&"remote-image") && !container.contains(&"disabled"));
+    }
+
+    #[test]
+    fn ids_reach_two_hex_digits() {
+        let mut s = Store::default();
+        let m = "/ip/route";
+        let ids: Vec<_> = (0..26).map(|i| add(&mut s, m, &i.to_string())).collect();
+        assert_eq!((ids[8].as_str(), ids[9].as_str(), ids[14].as_str()), ("*9", "*A", "*F"));
+        assert_eq!((ids[15].as_str(), ids[25].as_str()), ("*10", "*1A"));
+    }
+
+    #[test]
+    fn unknown_parameter_traps_on_add_and_set() {
+        let mut s = Store::default();
+        let m = "/ip/route";
+        let err = s.apply(m, Op::Add(attrs(&[("dst-address", "192.0.0.0/29"), ("dst_address", "x")]))).unwrap_err();
+        assert_eq!(err.message, "unknown parameter dst_address");
+        assert_eq!((err.category, err.kind), (None, TrapKind::Failure));
+        assert!(s.rows(m).is_empty(), "nothing is stored");
+        let id = add(&mut s, "/ip/firewall/filter", "f");
+        let err = s.apply("/ip/firewall/filter", Op::Set { ids: vec![id.clone()], attrs: attrs(&[("gatway", "x")]) });
+        assert_eq!(err.unwrap_err().message, "unknown parameter gatway");
+        assert!(!s.get("/ip/firewall/filter", &id).unwrap().contains_key("gatway"));
+        // The free-form menus of the builder take anything.
+        s.add_menu("/ip/dhcp-server/network");
+        s.apply("/ip/dhcp-server/network", Op::Add(attrs(&[("anything", "x")]))).unwrap();
+        // Menus without `disabled` get no default for it.
+        let Outcome::Created(id) = s.apply("/container", Op::Add(attrs(&[("remote-image", "xlat")]))).unwrap() else {
+            panic!()
+        };
+        assert!(!s.get("/container", &id).unwrap().contains_key("disabled"));
+        assert_eq!(
+            s.apply("/container", Op::Add(attrs(&[("disabled", "no")]))).unwrap_err().message,
+            "unknown parameter disabled"
+        );
+    }
+
+    #[test]
+    fn add_place_before() {
+        let mut s = Store::default();
+        let m = "/ipv6/firewall/filter";
+        let a = add(&mut s, m, "a");
+        add(&mut s, m, "b");
+        let op = Op::Add(attrs(&[("chain", "forward"), ("comment", "c"), ("place-before", &a)]));
+        s.apply(m, op).unwrap();
+        assert_eq!(order(&s, m), ["c", "a", "b"]);
+        assert!(!s.rows(m)[0].contains_key("place-before"));
+        let op = Op::Add(attrs(&[("chain", "forward"), ("place-before", "*99")]));
+        assert_eq!(s.apply(m, op).unwrap_err(), Trap::no_such_item());
     }
 
     #[test]
