@@ -14,7 +14,7 @@
 # Undo with plat-remove.rsc; see the state with plat-check.rsc.
 
 # ---- your values -----------------------------------------------------------
-:global xlatImage "usb1/xlat-0.1.0-arm64.tar"
+:global xlatImage "usb1/xlat-plat-0.1.0-arm64.tar"
 :global xlatRootDir "usb1/xlat/plat"
 :global xlatContainer "xlat-plat"
 :global xlatVeth "veth-xlat-plat"

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(tayga tshark iproute2 iputils-ping iperf3 curl dnsutils traceroute tcpdump unbound iptables python3)
+PACKAGES=(tayga tshark iproute2 iputils-ping iperf3 curl dnsutils traceroute tcpdump unbound iptables python3 python3-venv)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
@@ -32,4 +32,7 @@ cargo fmt --all -- --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests"
-cargo test --workspace --locked
+cargo test --workspace --locked --exclude xlat-container
+# The image builder's own tests; `container/test.sh` builds the RouterOS
+# images (release, cross) and tests them (structure, qemu, docker).
+cargo test --locked -p xlat-container --lib --bins
