@@ -92,7 +92,11 @@ pub(crate) fn udp4(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, payload
     u.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
     u.extend_from_slice(&[0, 0]);
     u.extend_from_slice(payload);
-    let c = inet(&u, pseudo4(src, dst, 17, u.len()));
+    // RFC 768: a computed checksum of zero is sent as all ones (zero means none).
+    let c = match inet(&u, pseudo4(src, dst, 17, u.len())) {
+        0 => 0xffff,
+        c => c,
+    };
     u[6..8].copy_from_slice(&c.to_be_bytes());
     u
 }
@@ -100,7 +104,10 @@ pub(crate) fn udp4(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, payload
 pub(crate) fn udp6(src: Ipv6Addr, dst: Ipv6Addr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     let mut u = udp4(Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED, sport, dport, payload);
     u[6..8].fill(0);
-    let c = inet(&u, pseudo6(src, dst, 17, u.len()));
+    let c = match inet(&u, pseudo6(src, dst, 17, u.len())) {
+        0 => 0xffff,
+        c => c,
+    };
     u[6..8].copy_from_slice(&c.to_be_bytes());
     u
 }
