@@ -16,9 +16,9 @@
 //! [`Engine::maintain`]; packets the engine originates wait in a small
 //! queue for [`Engine::poll_transmit`].
 
+use portable_atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use xlat_core::rfc6052::Prefix;

@@ -14,8 +14,8 @@
 //! password crosses the network in clear text, which the client says once
 //! per process with a `tracing` warning.
 
+use portable_atomic::{AtomicU64, Ordering};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Once, PoisonError};
 use std::time::Duration;
 

@@ -1,8 +1,8 @@
 //! The worker loop: read a packet, process it, write what the processor
 //! says, count the I/O. See the crate documentation for the buffer layout.
 
+use portable_atomic::{AtomicI32, AtomicU64, Ordering::Relaxed};
 use std::io;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use tokio::sync::watch;

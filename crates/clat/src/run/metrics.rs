@@ -27,7 +27,7 @@ pub(crate) struct Metrics {
     pub(crate) prefix: Mutex<PrefixStatus>,
     pub(crate) reloads: Mutex<u64>,
     /// Times the CLAT prefix followed a new delegated prefix.
-    pub(crate) clat_prefix_changes: std::sync::atomic::AtomicU64,
+    pub(crate) clat_prefix_changes: portable_atomic::AtomicU64,
 }
 
 impl Metrics {

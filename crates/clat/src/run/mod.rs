@@ -24,8 +24,8 @@ mod prefix;
 pub(crate) mod settings;
 mod worker;
 
+use portable_atomic::{AtomicU64, Ordering::Relaxed};
 use std::net::Ipv6Addr;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
