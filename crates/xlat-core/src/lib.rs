@@ -25,11 +25,13 @@
 //! | [`checksum`] | RFC 1071 sum, RFC 1624 incremental update |
 //! | [`stateful`] | RFC 6146 §3.7: translation with a caller's outgoing tuple ([`Translator::translate_stateful`]) |
 //! | [`tuple`] | RFC 6146 §3.4: the incoming tuple of a packet ([`tuple::extract`]) |
+//! | [`offload`] | TUN offloads (virtio-net header): GSO super-packets translated once, partial checksums |
 #![forbid(unsafe_code)]
 
 pub mod checksum;
 pub mod config;
 mod mss;
+pub mod offload;
 pub mod rfc6052;
 pub mod rfc7757;
 mod rfc7915;

@@ -47,6 +47,9 @@ pub struct Translator {
     /// Set during [`Translator::translate_stateful`]: the caller's addresses
     /// and ports replace the EAM / pool6 mapping.
     pub(crate) stateful: Option<Rewrite>,
+    /// Transport bytes per segment of a GSO super-packet being translated
+    /// ([`Translator::set_gso_segment`]); MTU and DF decisions use it.
+    pub(crate) gso_segment: Option<usize>,
 }
 
 impl Translator {
@@ -66,6 +69,7 @@ impl Translator {
             id_state: ID_SEED,
             hairpin_pass: false,
             stateful: None,
+            gso_segment: None,
         }
     }
 
@@ -73,6 +77,25 @@ impl Translator {
     /// OS's randomness); zero is replaced by a fixed non-zero seed.
     pub fn seed_ipv4_id(&mut self, seed: u32) {
         self.id_state = if seed == 0 { ID_SEED } else { seed };
+    }
+
+    /// Declares the next packets GSO super-packets of TCP segments carrying
+    /// `segment` transport bytes each (header included), or ordinary
+    /// packets (`None`, the default). While set, every MTU and DF decision
+    /// (RFC 7915 §4.1 Packet Too Big / fragmentation, §5.1 DF by size) is
+    /// taken for one segment, not for the whole packet. See
+    /// [`crate::offload`], whose [`plan`](crate::offload::plan) computes it.
+    pub fn set_gso_segment(&mut self, segment: Option<usize>) {
+        self.gso_segment = segment;
+    }
+
+    /// The length MTU and DF decisions see for a packet of `len` bytes
+    /// whose transport header starts at `l4_at`.
+    pub(crate) fn mtu_len(&self, len: usize, l4_at: usize) -> usize {
+        match self.gso_segment {
+            Some(seg) => len.min(l4_at + seg),
+            None => len,
+        }
     }
 
     /// The effective configuration.

@@ -219,9 +219,11 @@ impl Translator {
         }
 
         let out_len = hdr_len + plen;
+        // One segment's size for a GSO super-packet (crate::offload).
+        let mtu_len = self.mtu_len(out_len, hdr_len);
         let mtu6 = usize::from(self.cfg.cfg.mtu_v6);
         let frag_mtu = usize::from(self.cfg.cfg.lowest_ipv6_mtu.min(self.cfg.cfg.mtu_v6));
-        if ip.df && out_len > mtu6 && !is_icmp_error {
+        if ip.df && mtu_len > mtu6 && !is_icmp_error {
             // §4.1: DF set and too big: Fragmentation Needed with the IPv4 MTU
             // that yields an IPv6 packet fitting the next hop.
             let mtu4 = (mtu6 - (hdr_len - crate::wire::IPV4_HDR)) as u16;
@@ -233,7 +235,7 @@ impl Translator {
         let frag = frag_hdr.then_some((ip.frag_off, ip.mf, u32::from(ip.id)));
         emit_v6_header(out, tc, plen, next, hop_limit, src6, dst6, frag)?;
 
-        if !ip.df && out_len > frag_mtu {
+        if !ip.df && mtu_len > frag_mtu {
             return self.fragment_v6(out, out_len, hdr_len, frag_mtu, (next, ip.frag_off, ip.mf, u32::from(ip.id)));
         }
         Ok(Action::Translated { family: Family::V6, len: out_len, segment: out_len })

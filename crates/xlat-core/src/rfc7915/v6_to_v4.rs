@@ -241,9 +241,11 @@ impl Translator {
         };
 
         let total = IPV4_HDR + body_len;
+        // One segment's size for a GSO super-packet (crate::offload).
+        let mtu_len = self.mtu_len(total, IPV4_HDR);
         let mtu4 = usize::from(self.cfg.cfg.mtu_v4);
         // §5.1: DF clear up to 1260 bytes and for fragments, set above.
-        let df = ip.frag.is_none() && total > DF_THRESHOLD;
+        let df = ip.frag.is_none() && mtu_len > DF_THRESHOLD;
         // RFC 7757 §4: hairpin when the destination came from pool6 but lands
         // in EAM IPv4 space (traffic to the EAM's own IPv6 side is ordinary).
         let eam = &self.cfg.cfg.eam;
@@ -251,7 +253,7 @@ impl Translator {
             && self.cfg.cfg.eam_hairpin
             && eam.contains_v4(dst4)
             && eam.v6_to_v4(ip.dst).is_none();
-        if df && total > mtu4 && !hairpin {
+        if df && mtu_len > mtu4 && !hairpin {
             // §5.1/§1.4: too big with DF: report the IPv6-side size of a
             // packet that fits (extension headers included).
             let mtu6 = (mtu4 + ip.l4_at - IPV4_HDR).max(usize::from(crate::config::IPV6_MIN_MTU));
@@ -270,7 +272,7 @@ impl Translator {
         if hairpin {
             return self.hairpin(out, total);
         }
-        if total > mtu4 {
+        if mtu_len > mtu4 {
             // §5.1.1: DF is clear: the translator fragments, as an IPv4 router would.
             return self.fragment_v4(out, total, mtu4);
         }
