@@ -21,6 +21,13 @@ pub trait PacketIo: Send {
     /// Writes one packet. An error concerns this packet only (the worker
     /// counts it and goes on).
     fn send(&mut self, pkt: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
+
+    /// Whether every packet read and written carries a virtio-net header
+    /// ([`xlat_core::offload::VnetHdr`]) in front (a TUN with offloads).
+    /// Default: `false`.
+    fn offload(&self) -> bool {
+        false
+    }
 }
 
 impl<T: PacketIo> PacketIo for &mut T {
@@ -31,11 +38,16 @@ impl<T: PacketIo> PacketIo for &mut T {
     async fn send(&mut self, pkt: &[u8]) -> io::Result<()> {
         (**self).send(pkt).await
     }
+
+    fn offload(&self) -> bool {
+        (**self).offload()
+    }
 }
 
 /// One queue of a TUN device, registered with the tokio reactor. Reads and
-/// writes raw IP packets (no packet-information header, no virtio-net
-/// header). Give each worker its own queue.
+/// writes raw IP packets (no packet-information header), each behind a
+/// virtio-net header when the device was opened with offloads. Give each
+/// worker its own queue.
 pub struct TunQueue {
     dev: AsyncDevice,
     index: usize,
@@ -81,5 +93,9 @@ impl PacketIo for TunQueue {
         } else {
             Err(io::Error::new(io::ErrorKind::WriteZero, "short TUN write"))
         }
+    }
+
+    fn offload(&self) -> bool {
+        self.dev.tcp_gso()
     }
 }

@@ -31,22 +31,29 @@
 //!   for [`IoCounters`]). The shutdown signal costs one atomic load per
 //!   packet; its waiter is only polled when the queue is idle.
 //! - **Headroom.** Both buffers reserve [`HEADROOM`] bytes in front, the size
-//!   of a virtio-net header ([`VNET_HDR_LEN`]), so that TUN offloads
-//!   (`IFF_VNET_HDR`, GSO/GRO) can be enabled later without moving packets:
+//!   of a virtio-net header ([`VNET_HDR_LEN`]), for TUN offloads
+//!   (`IFF_VNET_HDR`, [`TunConfig::offload`]) without moving packets:
 //!
 //!   ```text
-//!   rx: [ HEADROOM (vnet hdr, unused today) | packet read from the TUN ... OUT_BUF_LEN ]
-//!   tx: [ HEADROOM (vnet hdr, unused today) | processor output ........... OUT_BUF_LEN ]
-//!         0                                 ^ HEADROOM                    WORKER_BUF_LEN
+//!   rx: [ HEADROOM (vnet hdr) | packet read from the TUN ... OUT_BUF_LEN ]
+//!   tx: [ HEADROOM (vnet hdr) | processor output ........... OUT_BUF_LEN ]
+//!         0                   ^ HEADROOM                    WORKER_BUF_LEN
 //!   ```
 //!
-//!   [`PacketIo::recv`] gets `rx[HEADROOM..]`; the processor reads the
-//!   packet from there and writes into `tx[HEADROOM..]`, which is exactly
-//!   [`xlat_core::OUT_BUF_LEN`] long as the translator requires. With
-//!   offloads, the queue would read the header into `rx[..HEADROOM]`, and
-//!   write a header in front of each outgoing packet: in front of the first
-//!   one it goes into the headroom, in front of a later fragment it
-//!   overwrites the tail of the previous fragment, which is already written.
+//!   Without offloads [`PacketIo::recv`] gets `rx[HEADROOM..]`. With them
+//!   ([`PacketIo::offload`]) it gets the whole buffer, the header landing
+//!   in the headroom; the processor reads the packet after it and writes
+//!   into `tx[HEADROOM..]`, which is exactly [`xlat_core::OUT_BUF_LEN`]
+//!   long as the translator requires; a header is written in front of each
+//!   outgoing packet: into the headroom for the first, over the tail of the
+//!   previous (already written) fragment for a later one.
+//! - **Offloads.** A frame's header is planned with
+//!   [`xlat_core::offload::plan`]: a GSO super-packet is translated once
+//!   and written back as one super-packet (the kernel cuts it on the other
+//!   side), one the rewrite cannot carry is cut by the worker (a third
+//!   buffer, allocated once) and translated segment by segment, a partial
+//!   checksum is carried (TCP) or finished (others). [`IoStats`] counts
+//!   super-packets read, written and cut, and inconsistent headers.
 //! - **Errors.** A failed write is counted ([`IoCounters`]) and the packet
 //!   dropped; the loop goes on. A failed read other than `Interrupted` /
 //!   `WouldBlock` ends the loop with that error (the device is gone); the
@@ -67,7 +74,7 @@ pub mod routes;
 
 pub use device::{open, TunConfig, TunDevice, TunError, MAX_QUEUES, MIN_MTU, TUN_DEV_PATH};
 pub use io::{PacketIo, TunQueue};
-pub use mem::{mem_pair, mem_pair_with_capacity, MemIo, MemPeer, MEM_PAIR_CAPACITY};
+pub use mem::{mem_pair, mem_pair_offload, mem_pair_with_capacity, MemIo, MemPeer, MEM_PAIR_CAPACITY};
 pub use worker::{
     run_worker, IoCounters, IoStats, PacketProcessor, Processed, HEADROOM, MAX_POLL_TRANSMIT, TICK, VNET_HDR_LEN,
     WORKER_BUF_LEN,

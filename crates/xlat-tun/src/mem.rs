@@ -26,7 +26,16 @@ pub fn mem_pair_with_capacity(capacity: usize) -> (MemIo, MemPeer) {
     let capacity = capacity.max(1);
     let (to_io, from_peer) = mpsc::channel(capacity);
     let (to_peer, from_io) = mpsc::channel(capacity);
-    (MemIo { rx: from_peer, tx: to_peer }, MemPeer { tx: Some(to_io), rx: from_io })
+    (MemIo { rx: from_peer, tx: to_peer, offload: false }, MemPeer { tx: Some(to_io), rx: from_io })
+}
+
+/// Like [`mem_pair`], but every packet in both directions carries a
+/// virtio-net header in front, as on a TUN opened with offloads.
+#[must_use]
+pub fn mem_pair_offload() -> (MemIo, MemPeer) {
+    let (mut io, peer) = mem_pair();
+    io.offload = true;
+    (io, peer)
 }
 
 /// The worker's end of an in-memory pair: receives what the peer injects,
@@ -35,6 +44,7 @@ pub fn mem_pair_with_capacity(capacity: usize) -> (MemIo, MemPeer) {
 pub struct MemIo {
     rx: mpsc::Receiver<Vec<u8>>,
     tx: mpsc::Sender<Vec<u8>>,
+    offload: bool,
 }
 
 impl PacketIo for MemIo {
@@ -50,6 +60,10 @@ impl PacketIo for MemIo {
     /// Fails with `BrokenPipe` once the peer is dropped.
     async fn send(&mut self, pkt: &[u8]) -> io::Result<()> {
         self.tx.send(pkt.to_vec()).await.map_err(|_| broken("MemPeer dropped"))
+    }
+
+    fn offload(&self) -> bool {
+        self.offload
     }
 }
 

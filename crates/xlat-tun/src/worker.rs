@@ -6,6 +6,7 @@ use std::io;
 use std::sync::Arc;
 
 use tokio::sync::watch;
+use xlat_core::offload::{self, OffloadError, Plan, Segmenter, VnetHdr};
 use xlat_core::{Action, Translator, OUT_BUF_LEN};
 
 use crate::io::PacketIo;
@@ -15,8 +16,8 @@ use crate::io::PacketIo;
 /// `TUNSETVNETHDRSZ`).
 pub const VNET_HDR_LEN: usize = 10;
 
-/// Bytes reserved at the front of each worker buffer, for a future
-/// virtio-net header. Packets start at this offset.
+/// Bytes reserved at the front of each worker buffer, for the virtio-net
+/// header of a TUN with offloads. Packets start at this offset.
 pub const HEADROOM: usize = VNET_HDR_LEN;
 
 /// Size of each of a worker's two buffers: the headroom, then
@@ -27,8 +28,10 @@ pub const WORKER_BUF_LEN: usize = HEADROOM + OUT_BUF_LEN;
 /// How often an idle worker calls [`PacketProcessor::on_tick`].
 pub const TICK: std::time::Duration = std::time::Duration::from_millis(250);
 
-// tun-rs reads and writes virtio-net headers of its own size; they must agree.
+// tun-rs and the core read and write virtio-net headers of their own size;
+// they must agree.
 const _: () = assert!(VNET_HDR_LEN == tun_rs::VIRTIO_NET_HDR_LEN);
+const _: () = assert!(VNET_HDR_LEN == offload::VNET_HDR_LEN);
 
 /// What a [`PacketProcessor`] wants written for one input packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +89,16 @@ pub trait PacketProcessor {
     fn poll_transmit(&mut self, _out: &mut [u8]) -> Processed {
         Processed::Nothing
     }
+
+    /// The processor's translator, for TUN offloads: its configuration
+    /// decides how a GSO super-packet is handled ([`offload::plan`]) and
+    /// the worker sets its segment size
+    /// ([`Translator::set_gso_segment`]) around [`process`](Self::process)
+    /// so that a super-packet is translated once. Default `None`: offloaded
+    /// super-packets are cut into segments and each is processed.
+    fn translator_mut(&mut self) -> Option<&mut Translator> {
+        None
+    }
 }
 
 /// Most [`PacketProcessor::poll_transmit`] calls in a row, so a busy
@@ -104,6 +117,10 @@ impl<P: PacketProcessor + ?Sized> PacketProcessor for &mut P {
     fn poll_transmit(&mut self, out: &mut [u8]) -> Processed {
         (**self).poll_transmit(out)
     }
+
+    fn translator_mut(&mut self) -> Option<&mut Translator> {
+        (**self).translator_mut()
+    }
 }
 
 /// Translated packets and ICMP errors are written (an ICMP error goes back
@@ -116,6 +133,10 @@ impl PacketProcessor for Translator {
             Ok(Action::IcmpError { len, .. }) => Processed::one(len),
             Err(_) => Processed::Nothing,
         }
+    }
+
+    fn translator_mut(&mut self) -> Option<&mut Translator> {
+        Some(self)
     }
 }
 
@@ -130,6 +151,10 @@ pub struct IoCounters {
     tx_packets: AtomicU64,
     tx_bytes: AtomicU64,
     tx_errors: AtomicU64,
+    gso_rx: AtomicU64,
+    gso_tx: AtomicU64,
+    gso_split: AtomicU64,
+    offload_errors: AtomicU64,
     last_errno: AtomicI32,
 }
 
@@ -150,8 +175,16 @@ impl IoCounters {
             tx_packets: self.tx_packets.load(Relaxed),
             tx_bytes: self.tx_bytes.load(Relaxed),
             tx_errors: self.tx_errors.load(Relaxed),
+            gso_rx: self.gso_rx.load(Relaxed),
+            gso_tx: self.gso_tx.load(Relaxed),
+            gso_split: self.gso_split.load(Relaxed),
+            offload_errors: self.offload_errors.load(Relaxed),
             last_errno: self.last_errno.load(Relaxed),
         }
+    }
+
+    fn bump(c: &AtomicU64) {
+        c.fetch_add(1, Relaxed);
     }
 
     fn rx(&self, len: usize) {
@@ -197,6 +230,17 @@ pub struct IoStats {
     /// Failed writes (each drops one packet; `EIO` while the link is down,
     /// `EINVAL` for a packet the kernel refuses, ...).
     pub tx_errors: u64,
+    /// GSO super-packets read (offloads on), each counted once in
+    /// `rx_packets` too.
+    pub gso_rx: u64,
+    /// GSO super-packets written (translated once, cut by the kernel).
+    pub gso_tx: u64,
+    /// GSO super-packets cut into segments by the worker and translated one
+    /// by one ([`Plan::Split`]).
+    pub gso_split: u64,
+    /// Packets dropped because their virtio-net header was inconsistent
+    /// ([`OffloadError`]).
+    pub offload_errors: u64,
     /// The errno of the last failed read or write (0 if none had one).
     pub last_errno: i32,
 }
@@ -211,6 +255,10 @@ impl IoStats {
         self.tx_packets += other.tx_packets;
         self.tx_bytes += other.tx_bytes;
         self.tx_errors += other.tx_errors;
+        self.gso_rx += other.gso_rx;
+        self.gso_tx += other.gso_tx;
+        self.gso_split += other.gso_split;
+        self.offload_errors += other.offload_errors;
         if other.last_errno != 0 {
             self.last_errno = other.last_errno;
         }
@@ -266,10 +314,14 @@ pub async fn run_worker<I: PacketIo, P: PacketProcessor>(
     if *shutdown.borrow_and_update() {
         return Ok(());
     }
+    // With offloads every read and write carries a virtio-net header: it is
+    // read into the headroom, and written there in front of each packet.
+    let vnet = io.offload().then(VnetHdr::default);
     let mut rx = vec![0u8; WORKER_BUF_LEN].into_boxed_slice();
     let mut tx = vec![0u8; WORKER_BUF_LEN].into_boxed_slice();
-    let rx = &mut rx[HEADROOM..];
-    let tx = &mut tx[HEADROOM..];
+    // One segment of a super-packet being cut (offloads only).
+    let mut seg = if vnet.is_some() { vec![0u8; OUT_BUF_LEN].into_boxed_slice() } else { Box::default() };
+    let read_from = if vnet.is_some() { HEADROOM - VNET_HDR_LEN } else { HEADROOM };
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
@@ -282,11 +334,11 @@ pub async fn run_worker<I: PacketIo, P: PacketProcessor>(
         // atomic load).
         let received = tokio::select! {
             biased;
-            r = io.recv(rx) => r,
+            r = io.recv(&mut rx[read_from..]) => r,
             () = stop_requested(&mut shutdown) => return Ok(()),
             _ = tick.tick() => {
                 processor.on_tick();
-                if !transmit(&mut io, &mut processor, tx, &mut shutdown, &counters).await {
+                if !transmit(&mut io, &mut processor, &mut tx, vnet, &mut shutdown, &counters).await {
                     return Ok(());
                 }
                 continue;
@@ -302,36 +354,155 @@ pub async fn run_worker<I: PacketIo, P: PacketProcessor>(
                 return Err(e);
             }
         };
-        counters.rx(n);
 
-        let verdict = processor.process(&rx[..n], tx);
-        if !send_all(&mut io, verdict, tx, &mut shutdown, &counters).await {
-            return Ok(());
-        }
-        if !transmit(&mut io, &mut processor, tx, &mut shutdown, &counters).await {
+        let frame = &mut rx[read_from..read_from + n];
+        let more = if vnet.is_some() {
+            offloaded(&mut io, &mut processor, frame, &mut tx, &mut seg, &mut shutdown, &counters).await
+        } else {
+            counters.rx(n);
+            let verdict = processor.process(frame, &mut tx[HEADROOM..]);
+            send_all(&mut io, verdict, &mut tx, None, &mut shutdown, &counters).await
+        };
+        if !more || !transmit(&mut io, &mut processor, &mut tx, vnet, &mut shutdown, &counters).await {
             return Ok(());
         }
     }
 }
 
-/// Writes the packets of `verdict`; `false` when shutdown was requested.
-async fn send_all<I: PacketIo>(
+/// How to handle an offloaded packet when the processor has no translator
+/// to plan with: cut super-packets, finish partial checksums.
+fn plan_without_translator(hdr: &VnetHdr) -> Result<Plan, OffloadError> {
+    use offload::gso;
+    match hdr.gso_kind() {
+        gso::NONE if hdr.needs_csum() => Ok(Plan::CompleteChecksum),
+        gso::NONE => Ok(Plan::Plain),
+        gso::TCPV4 | gso::TCPV6 | gso::UDP_L4 if hdr.gso_size > 0 => Ok(Plan::Split),
+        _ => Err(OffloadError::BadHeader),
+    }
+}
+
+/// One frame read from a TUN with offloads (`[virtio-net header | packet]`):
+/// planned with [`offload::plan`], translated once (a super-packet keeps
+/// its segmentation for the kernel to cut), cut into segments, or finished
+/// and translated as a plain packet. `false` when shutdown was requested.
+async fn offloaded<I: PacketIo, P: PacketProcessor>(
     io: &mut I,
-    verdict: Processed,
-    tx: &[u8],
+    processor: &mut P,
+    frame: &mut [u8],
+    tx: &mut [u8],
+    seg: &mut [u8],
     shutdown: &mut watch::Receiver<bool>,
     counters: &IoCounters,
 ) -> bool {
-    for pkt in verdict.packets(tx) {
+    let plain = Some(VnetHdr::default());
+    let (Some(hdr), Some(pkt)) = (VnetHdr::parse(frame), frame.get_mut(VNET_HDR_LEN..)) else {
+        IoCounters::bump(&counters.offload_errors);
+        return true;
+    };
+    counters.rx(pkt.len());
+    let plan = match processor.translator_mut() {
+        Some(t) => offload::plan(&hdr, pkt, t.config()),
+        None => plan_without_translator(&hdr),
+    };
+    match plan {
+        Err(_) => {
+            IoCounters::bump(&counters.offload_errors);
+            true
+        }
+        Ok(Plan::Plain) => {
+            let verdict = processor.process(pkt, &mut tx[HEADROOM..]);
+            send_all(io, verdict, tx, plain, shutdown, counters).await
+        }
+        Ok(Plan::CompleteChecksum) => {
+            if !offload::complete_checksum(pkt, hdr.csum_start, hdr.csum_offset) {
+                IoCounters::bump(&counters.offload_errors);
+                return true;
+            }
+            let verdict = processor.process(pkt, &mut tx[HEADROOM..]);
+            send_all(io, verdict, tx, plain, shutdown, counters).await
+        }
+        Ok(Plan::Direct { segment }) => {
+            if segment.is_some() {
+                IoCounters::bump(&counters.gso_rx);
+            }
+            if let Some(t) = processor.translator_mut() {
+                t.set_gso_segment(segment);
+            }
+            let verdict = processor.process(pkt, &mut tx[HEADROOM..]);
+            if let Some(t) = processor.translator_mut() {
+                t.set_gso_segment(None);
+            }
+            let Processed::Write { len, segment: each } = verdict else { return true };
+            let len = len.min(tx.len() - HEADROOM);
+            // One packet: the translated super-packet (or an ICMP error,
+            // which finish() leaves plain).
+            let out_hdr = if each == 0 || each >= len {
+                offload::finish(&hdr, pkt, &mut tx[HEADROOM..HEADROOM + len])
+            } else {
+                None
+            };
+            match out_hdr {
+                Some(h) => {
+                    if h.gso_kind() != offload::gso::NONE {
+                        IoCounters::bump(&counters.gso_tx);
+                    }
+                    send_all(io, Processed::one(len), tx, Some(h), shutdown, counters).await
+                }
+                None => send_all(io, verdict, tx, plain, shutdown, counters).await,
+            }
+        }
+        Ok(Plan::Split) => {
+            let Ok(cut) = Segmenter::new(&hdr, pkt) else {
+                IoCounters::bump(&counters.offload_errors);
+                return true;
+            };
+            IoCounters::bump(&counters.gso_split);
+            for i in 0..cut.count() {
+                let Some(n) = cut.write(pkt, i, seg) else { break };
+                let verdict = processor.process(&seg[..n], &mut tx[HEADROOM..]);
+                if !send_all(io, verdict, tx, plain, shutdown, counters).await {
+                    return false;
+                }
+            }
+            true
+        }
+    }
+}
+
+/// Writes the packets of `verdict` from `tx[HEADROOM..]`, each behind
+/// `vnet` when the queue has offloads (the header goes just in front of
+/// the packet: into the headroom for the first, over the already written
+/// tail of the previous one for the next); `false` when shutdown was
+/// requested.
+async fn send_all<I: PacketIo>(
+    io: &mut I,
+    verdict: Processed,
+    tx: &mut [u8],
+    vnet: Option<VnetHdr>,
+    shutdown: &mut watch::Receiver<bool>,
+    counters: &IoCounters,
+) -> bool {
+    let Processed::Write { len, segment } = verdict else { return true };
+    let len = len.min(tx.len() - HEADROOM);
+    let segment = if segment == 0 { len } else { segment }.max(1);
+    let mut at = 0;
+    while at < len {
+        let end = (at + segment).min(len);
+        let mut from = HEADROOM + at;
+        if let Some(h) = vnet {
+            from -= VNET_HDR_LEN;
+            h.emit(&mut tx[from..]);
+        }
         let sent = tokio::select! {
             biased;
-            r = io.send(pkt) => r,
+            r = io.send(&tx[from..HEADROOM + end]) => r,
             () = stop_requested(shutdown) => return false,
         };
         match sent {
-            Ok(()) => counters.tx(pkt.len()),
+            Ok(()) => counters.tx(end - at),
             Err(e) => counters.tx_error(&e),
         }
+        at = end;
     }
     true
 }
@@ -342,15 +513,16 @@ async fn transmit<I: PacketIo, P: PacketProcessor>(
     io: &mut I,
     processor: &mut P,
     tx: &mut [u8],
+    vnet: Option<VnetHdr>,
     shutdown: &mut watch::Receiver<bool>,
     counters: &IoCounters,
 ) -> bool {
     for _ in 0..MAX_POLL_TRANSMIT {
-        let verdict = processor.poll_transmit(tx);
+        let verdict = processor.poll_transmit(&mut tx[HEADROOM..]);
         if verdict == Processed::Nothing {
             break;
         }
-        if !send_all(io, verdict, tx, shutdown, counters).await {
+        if !send_all(io, verdict, tx, vnet, shutdown, counters).await {
             return false;
         }
     }

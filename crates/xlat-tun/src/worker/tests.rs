@@ -341,3 +341,148 @@ async fn packets_the_processor_originates_are_written() {
     tokio::time::timeout(WITHIN, task).await.expect("worker stops").unwrap().unwrap();
     assert!(counters.snapshot().tx_packets >= 3);
 }
+
+// ---- TUN offloads: frames are [virtio-net header | packet] -------------
+
+use xlat_core::offload::{gso, VnetHdr, F_NEEDS_CSUM};
+
+/// A TCP super-packet CLAT4 -> SERVER4 (DF set) of `n` payload bytes whose
+/// checksum field holds the partial pseudo-header sum, as a TUN with TSO
+/// hands it over.
+fn tcp4_super(n: usize) -> Vec<u8> {
+    let payload: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+    let builder = PacketBuilder::ipv4(CLAT4.octets(), SERVER4.octets(), 64).tcp(40000, 80, 1000, 65535).ack(1).psh();
+    let mut pkt = Vec::with_capacity(builder.size(n));
+    builder.write(&mut pkt, &payload).unwrap();
+    let l4 = (pkt.len() - 20) as u32;
+    let pseudo = xlat_core::checksum::pseudo_v4(CLAT4, SERVER4, l4 as u16, 6);
+    pkt[36..38].copy_from_slice(&xlat_core::checksum::fold(pseudo).to_be_bytes());
+    pkt
+}
+
+fn frame(hdr: VnetHdr, pkt: &[u8]) -> Vec<u8> {
+    let mut f = vec![0u8; VNET_HDR_LEN];
+    hdr.emit(&mut f);
+    f.extend_from_slice(pkt);
+    f
+}
+
+const TSO4: VnetHdr =
+    VnetHdr { flags: F_NEEDS_CSUM, gso_type: gso::TCPV4, hdr_len: 40, gso_size: 1400, csum_start: 20, csum_offset: 16 };
+
+/// Cuts `frame` with tun-rs' own `gso_split` (the reference, independent of
+/// our segmenter).
+fn tun_rs_cut(frame: &[u8]) -> Vec<Vec<u8>> {
+    let hdr = tun_rs::VirtioNetHdr::decode(&frame[..VNET_HDR_LEN]).unwrap();
+    let mut pkt = frame[VNET_HDR_LEN..].to_vec();
+    let is_v6 = pkt[0] >> 4 == 6;
+    let mut bufs = vec![vec![0u8; 2000]; 64];
+    let mut sizes = vec![0usize; 64];
+    let n = tun_rs::gso_split(&mut pkt, hdr, &mut bufs, &mut sizes, 0, is_v6).unwrap();
+    (0..n).map(|i| bufs[i][..sizes[i]].to_vec()).collect()
+}
+
+fn spawn_offload_worker() -> Running {
+    let (io, peer) = crate::mem::mem_pair_offload();
+    let (stop, shutdown) = watch::channel(false);
+    let counters = IoCounters::new();
+    let shared = Arc::clone(&counters);
+    let task = tokio::spawn(async move {
+        let mut xlat = translator();
+        let r = run_worker(io, &mut xlat, shutdown, shared).await;
+        (r, xlat)
+    });
+    Running { peer, stop, counters, task }
+}
+
+#[tokio::test]
+async fn a_tso_super_packet_is_translated_once_and_cut_like_per_packet() {
+    let mut w = spawn_offload_worker();
+    let pkt = tcp4_super(10 * 1400 + 77);
+    w.peer.inject(frame(TSO4, &pkt)).await.unwrap();
+    let out = w.peer.collect(WITHIN).await.expect("one frame");
+    let h = VnetHdr::parse(&out).unwrap();
+    assert_eq!((h.gso_type, h.gso_size, h.csum_start, h.hdr_len), (gso::TCPV6, 1400, 40, 60));
+    assert_eq!(out.len(), VNET_HDR_LEN + pkt.len() + 20, "one IPv6 super-packet");
+    assert!(w.peer.try_collect().is_none(), "nothing else written");
+
+    // The segments the kernel will cut == per-packet translation of the
+    // segments the kernel would have handed over without offloads.
+    let mut xlat = translator();
+    let mut buf = vec![0u8; OUT_BUF_LEN];
+    let per_packet: Vec<Vec<u8>> = tun_rs_cut(&frame(TSO4, &pkt))
+        .iter()
+        .map(|seg| {
+            let Ok(Action::Translated { len, .. }) = xlat.translate(seg, &mut buf) else { panic!("segment dropped") };
+            buf[..len].to_vec()
+        })
+        .collect();
+    assert_eq!(per_packet.len(), 11);
+    assert_eq!(tun_rs_cut(&out), per_packet);
+
+    let (r, xlat, io) = w.stop().await;
+    r.unwrap();
+    assert_eq!((io.gso_rx, io.gso_tx, io.gso_split, io.offload_errors), (1, 1, 0, 0));
+    assert_eq!((io.rx_packets, io.tx_packets), (1, 1));
+    assert_eq!(xlat.counters().v4_to_v6_packets, 1, "a super-packet is one translation");
+}
+
+#[tokio::test]
+async fn plain_frames_get_a_zero_header_and_bad_headers_are_counted() {
+    let mut w = spawn_offload_worker();
+    // gso_size 0 on a TSO frame: dropped and counted.
+    w.peer.inject(frame(VnetHdr { gso_size: 0, ..TSO4 }, &tcp4_super(3000))).await.unwrap();
+    // Shorter than a header: dropped and counted.
+    w.peer.inject(vec![0u8; 4]).await.unwrap();
+    // An ordinary packet: translated, written behind a zero header.
+    w.peer.inject(frame(VnetHdr::default(), &udp4(64, b"plain"))).await.unwrap();
+    let out = w.peer.collect(WITHIN).await.expect("the good packet");
+    assert_eq!(VnetHdr::parse(&out), Some(VnetHdr::default()));
+    assert_udp6(&out[VNET_HDR_LEN..], b"plain");
+    let (_, _, io) = w.stop().await;
+    assert_eq!(io.offload_errors, 2);
+    assert_eq!(io.tx_packets, 1);
+}
+
+#[tokio::test]
+async fn a_super_packet_one_rewrite_cannot_carry_is_cut_and_translated_per_segment() {
+    let mut w = spawn_offload_worker();
+    // DF clear and 1420-byte segments: per packet they need IPv6 fragments
+    // (lowest-ipv6-mtu 1280), so the worker cuts first.
+    let mut pkt = tcp4_super(3 * 1400);
+    pkt[6] = 0;
+    pkt[10..12].fill(0);
+    let c = xlat_core::checksum::finish(xlat_core::checksum::sum(0, &pkt[..20]));
+    pkt[10..12].copy_from_slice(&c.to_be_bytes());
+    w.peer.inject(frame(TSO4, &pkt)).await.unwrap();
+    // 3 segments, each split into two IPv6 fragments.
+    for _ in 0..6 {
+        let f = w.peer.collect(WITHIN).await.expect("a fragment");
+        assert_eq!(VnetHdr::parse(&f), Some(VnetHdr::default()), "plain fragments");
+        assert_eq!(f[VNET_HDR_LEN + 6], 44, "IPv6 Fragment header");
+    }
+    let (_, xlat, io) = w.stop().await;
+    assert_eq!(io.tx_packets, 6, "no seventh packet");
+    assert_eq!((io.gso_split, io.gso_tx), (1, 0));
+    assert_eq!(xlat.counters().fragmented, 3);
+}
+
+#[tokio::test]
+async fn a_partial_udp_checksum_is_finished_before_translation() {
+    let mut w = spawn_offload_worker();
+    let mut pkt = udp4(64, b"needs csum");
+    let l4 = (pkt.len() - 20) as u16;
+    let pseudo = xlat_core::checksum::pseudo_v4(CLAT4, SERVER4, l4, 17);
+    pkt[26..28].copy_from_slice(&xlat_core::checksum::fold(pseudo).to_be_bytes());
+    let hdr = VnetHdr { flags: F_NEEDS_CSUM, csum_start: 20, csum_offset: 6, ..VnetHdr::default() };
+    w.peer.inject(frame(hdr, &pkt)).await.unwrap();
+    let out = w.peer.collect(WITHIN).await.expect("translated");
+    // assert_udp6 checks the checksum through etherparse's parse.
+    assert_udp6(&out[VNET_HDR_LEN..], b"needs csum");
+    let sliced = SlicedPacket::from_ip(&out[VNET_HDR_LEN..]).unwrap();
+    let Some(TransportSlice::Udp(udp)) = sliced.transport else { panic!() };
+    let Some(NetSlice::Ipv6(ip)) = sliced.net else { panic!() };
+    let want = udp.to_header().calc_checksum_ipv6(&ip.header().to_header(), b"needs csum").unwrap();
+    assert_eq!(udp.checksum(), want, "complete checksum on the IPv6 side");
+    w.stop().await.0.unwrap();
+}
