@@ -171,6 +171,11 @@ impl Engine {
         Self { shared, translator, pending: VecDeque::new(), scratch: vec![0; OUT_BUF_LEN] }
     }
 
+    /// The translator, for the TUN offloads' segment hint.
+    pub(crate) fn translator_mut(&mut self) -> &mut Translator {
+        &mut self.translator
+    }
+
     /// The translator's counters.
     pub(crate) fn translator(&self) -> &Translator {
         &self.translator

@@ -60,6 +60,7 @@ setting!(MAPPING_LOG, "mapping-log", "XLAT_MAPPING_LOG");
 setting!(TUN_NAME, "tun-name", "XLAT_TUN_NAME");
 setting!(TUN_MTU, "tun-mtu", "XLAT_TUN_MTU");
 setting!(WORKERS, "workers", "XLAT_WORKERS");
+setting!(OFFLOAD, "offload", "XLAT_OFFLOAD");
 setting!(METRICS_LISTEN, "metrics-listen", "XLAT_METRICS_LISTEN");
 setting!(LOG_FORMAT, "log-format", "XLAT_LOG_FORMAT");
 setting!(POOL6, "pool6", "XLAT_POOL6");
@@ -189,6 +190,11 @@ pub(crate) struct RunArgs {
     #[arg(long, env = "XLAT_WORKERS", value_name = "N")]
     pub(crate) workers: Option<String>,
 
+    /// TUN offloads (64 KiB TCP super-packets translated once): auto (on
+    /// when the kernel allows), on, off [default: auto]
+    #[arg(long, env = "XLAT_OFFLOAD", value_name = "auto|on|off")]
+    pub(crate) offload: Option<String>,
+
     /// NAT64 and translator settings.
     #[command(flatten)]
     pub(crate) plat: PlatArgs,
@@ -265,6 +271,7 @@ struct PlatFile {
     metrics_listen: Option<Scalar>,
     log_format: Option<Scalar>,
     workers: Option<Scalar>,
+    offload: Option<Scalar>,
 }
 
 /// Log output format.
@@ -297,6 +304,7 @@ pub(crate) struct RunSettings {
     pub(crate) metrics_listen: Option<SocketAddr>,
     pub(crate) log_format: LogFormat,
     pub(crate) workers: u16,
+    pub(crate) offload: xlat_tun::OffloadMode,
     /// RouterOS self-provisioning and what the router must provide for
     /// this PLAT (`None`: XLAT_ROUTEROS_URL not set).
     pub(crate) routeros: Option<(xlat_routeros::SelfProvisionSettings, xlat_routeros::PlatSpec)>,
@@ -538,6 +546,11 @@ impl RunArgs {
                     .ok_or_else(|| "a number of workers from 1 to 64".to_owned())
             })?
             .unwrap_or(1);
+        let offload = m
+            .parse(OFFLOAD, self.offload.as_deref(), text(&file.offload), |v| {
+                v.parse::<xlat_tun::OffloadMode>().map_err(str::to_owned)
+            })?
+            .unwrap_or_default();
         let metrics_listen = match m.value(self.metrics_listen.as_deref(), text(&file.metrics_listen)) {
             None => DEFAULT_METRICS.parse().ok(),
             Some((v, _)) if v == "off" => None,
@@ -578,6 +591,7 @@ impl RunArgs {
             metrics_listen,
             log_format,
             workers,
+            offload,
             routeros,
         })
     }

@@ -301,6 +301,47 @@ pub(crate) fn ensure_dev_node(path: &Path) -> Result<(), TunError> {
     }
 }
 
+/// The operator's choice of TUN offloads (`XLAT_OFFLOAD`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OffloadMode {
+    /// Offloads when the kernel accepts them, else without (logged).
+    #[default]
+    Auto,
+    /// Offloads, or fail at start.
+    On,
+    /// No offloads: one packet per read and write.
+    Off,
+}
+
+impl std::str::FromStr for OffloadMode {
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "on" | "true" | "yes" | "1" => Ok(Self::On),
+            "off" | "false" | "no" | "0" => Ok(Self::Off),
+            _ => Err("auto, on or off"),
+        }
+    }
+}
+
+/// Opens the TUN like [`open`], with offloads as `mode` says; with
+/// [`OffloadMode::Auto`] a kernel that refuses them gets a TUN without
+/// (the returned flag says which). `cfg.offload` is ignored.
+pub fn open_with(cfg: &TunConfig, mode: OffloadMode) -> Result<(TunDevice, bool), TunError> {
+    let with = |offload| TunConfig { offload, ..cfg.clone() };
+    match mode {
+        OffloadMode::Off => open(&with(false)).map(|d| (d, false)),
+        OffloadMode::On => open(&with(true)).map(|d| (d, true)),
+        OffloadMode::Auto => match open(&with(true)) {
+            Ok(d) => Ok((d, true)),
+            Err(TunError::OffloadUnsupported { .. }) => open(&with(false)).map(|d| (d, false)),
+            Err(e) => Err(e),
+        },
+    }
+}
+
 /// An open TUN interface: its name, MTU and queues.
 ///
 /// The interface lives as long as one of its queues is open; dropping the
@@ -310,6 +351,7 @@ pub struct TunDevice {
     name: String,
     if_index: u32,
     mtu: u16,
+    offload: bool,
     queues: Vec<TunQueue>,
 }
 
@@ -331,6 +373,12 @@ impl TunDevice {
     #[must_use]
     pub fn mtu(&self) -> u16 {
         self.mtu
+    }
+
+    /// Whether the queues run with offloads (virtio-net headers, TSO).
+    #[must_use]
+    pub fn offload(&self) -> bool {
+        self.offload
     }
 
     /// The open queues, in order.
@@ -415,7 +463,7 @@ pub fn open(cfg: &TunConfig) -> Result<TunDevice, TunError> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(TunDevice { name, if_index, mtu: cfg.mtu, queues })
+    Ok(TunDevice { name, if_index, mtu: cfg.mtu, offload: cfg.offload, queues })
 }
 
 #[cfg(test)]
@@ -458,6 +506,15 @@ mod tests {
             assert!(matches!(err, TunError::Queues { .. }), "{err}");
         }
         TunConfig { queues: MAX_QUEUES, ..cfg() }.validate().unwrap();
+    }
+
+    #[test]
+    fn offload_modes_parse() {
+        assert_eq!("auto".parse(), Ok(OffloadMode::Auto));
+        assert_eq!("ON".parse(), Ok(OffloadMode::On));
+        assert_eq!("false".parse(), Ok(OffloadMode::Off));
+        assert_eq!("maybe".parse::<OffloadMode>(), Err("auto, on or off"));
+        assert_eq!(OffloadMode::default(), OffloadMode::Auto);
     }
 
     #[test]

@@ -72,7 +72,7 @@ mod worker;
 
 pub mod routes;
 
-pub use device::{open, TunConfig, TunDevice, TunError, MAX_QUEUES, MIN_MTU, TUN_DEV_PATH};
+pub use device::{open, open_with, OffloadMode, TunConfig, TunDevice, TunError, MAX_QUEUES, MIN_MTU, TUN_DEV_PATH};
 pub use io::{PacketIo, TunQueue};
 pub use mem::{mem_pair, mem_pair_offload, mem_pair_with_capacity, MemIo, MemPeer, MEM_PAIR_CAPACITY};
 pub use worker::{

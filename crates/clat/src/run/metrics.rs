@@ -24,6 +24,8 @@ pub(crate) struct Metrics {
     /// One snapshot per worker, published by [`super::worker::ClatWorker`].
     pub(crate) workers: Vec<Arc<Mutex<Counters>>>,
     pub(crate) io: Arc<IoCounters>,
+    /// Whether the TUN runs with offloads.
+    pub(crate) offload: bool,
     pub(crate) prefix: Mutex<PrefixStatus>,
     pub(crate) reloads: Mutex<u64>,
     /// Times the CLAT prefix followed a new delegated prefix.
@@ -105,6 +107,28 @@ impl Metrics {
             "TUN read / write errors.",
             "counter",
             &[(dir("rx"), io.rx_errors), (dir("tx"), io.tx_errors)],
+        );
+        family(
+            "xlat_tun_gso_total",
+            "GSO super-packets (TUN offloads): read, written whole, cut into segments by the worker.",
+            "counter",
+            &[
+                ("{event=\"rx\"}".into(), io.gso_rx),
+                ("{event=\"tx\"}".into(), io.gso_tx),
+                ("{event=\"split\"}".into(), io.gso_split),
+            ],
+        );
+        family(
+            "xlat_tun_offload_errors_total",
+            "Frames dropped for an inconsistent virtio-net header.",
+            "counter",
+            &[(String::new(), io.offload_errors)],
+        );
+        family(
+            "xlat_tun_offload",
+            "1 when the TUN runs with offloads (IFF_VNET_HDR, TSO).",
+            "gauge",
+            &[(String::new(), u64::from(self.offload))],
         );
         let info = match prefix.current {
             Some(p) => vec![(format!("{{prefix=\"{p}\",source=\"{}\"}}", prefix.source), 1)],

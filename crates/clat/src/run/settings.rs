@@ -38,6 +38,7 @@ setting!(ROUTES_V4, "routes-v4", "XLAT_ROUTES_V4");
 setting!(METRICS_LISTEN, "metrics-listen", "XLAT_METRICS_LISTEN");
 setting!(LOG_FORMAT, "log-format", "XLAT_LOG_FORMAT");
 setting!(WORKERS, "workers", "XLAT_WORKERS");
+setting!(OFFLOAD, "offload", "XLAT_OFFLOAD");
 setting!(CLAT_POOL, "routeros-clat-pool", "XLAT_ROUTEROS_CLAT_POOL");
 
 /// Arguments of `clat run`.
@@ -98,6 +99,11 @@ pub(crate) struct RunArgs {
     #[arg(long, env = "XLAT_WORKERS", value_name = "N")]
     pub(crate) workers: Option<String>,
 
+    /// TUN offloads (64 KiB TCP super-packets translated once): auto (on
+    /// when the kernel allows), on, off [default: auto]
+    #[arg(long, env = "XLAT_OFFLOAD", value_name = "auto|on|off")]
+    pub(crate) offload: Option<String>,
+
     /// Translator settings.
     #[command(flatten)]
     pub(crate) translator: TranslatorArgs,
@@ -136,6 +142,7 @@ struct RunFile {
     metrics_listen: Option<String>,
     log_format: Option<String>,
     workers: Option<u16>,
+    offload: Option<String>,
 }
 
 /// Where the PLAT prefix comes from.
@@ -169,6 +176,7 @@ pub(crate) struct RunSettings {
     pub(crate) metrics_listen: Option<SocketAddr>,
     pub(crate) log_format: LogFormat,
     pub(crate) workers: u16,
+    pub(crate) offload: xlat_tun::OffloadMode,
     /// Translator configuration without the PLAT prefix when it is `auto`.
     pub(crate) translator: Config,
     /// RouterOS self-provisioning (`None`: XLAT_ROUTEROS_URL not set).
@@ -272,6 +280,10 @@ impl RunArgs {
         let workers = parse_or(pick(WORKERS, &self.workers, file.workers.map(|v| v.to_string()))?, 1, |v| {
             v.parse::<u16>().ok().filter(|n| (1..=MAX_WORKERS).contains(n)).ok_or("a number of workers from 1 to 64")
         })?;
+        let offload = match pick(OFFLOAD, &self.offload, file.offload)? {
+            None => xlat_tun::OffloadMode::Auto,
+            Some((v, o)) => check(OFFLOAD, o, &v, |v| v.parse::<xlat_tun::OffloadMode>())?,
+        };
 
         let mut targs = self.translator.clone();
         targs.mss_default_auto = true;
@@ -342,6 +354,7 @@ impl RunArgs {
             metrics_listen,
             log_format,
             workers,
+            offload,
             translator,
             routeros,
             clat_pool,

@@ -64,6 +64,10 @@ impl PacketProcessor for ClatWorker {
         }
         verdict
     }
+
+    fn translator_mut(&mut self) -> Option<&mut Translator> {
+        Some(&mut self.translator)
+    }
 }
 
 /// A seed for the IPv4 Identification generator (RFC 7915 §5.1): the OS's

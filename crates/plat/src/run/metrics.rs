@@ -35,6 +35,8 @@ pub(crate) struct Metrics {
     /// One snapshot per worker, published by the workers.
     pub(crate) workers: Vec<Arc<Mutex<Counters>>>,
     pub(crate) io: Arc<IoCounters>,
+    /// Whether the TUN runs with offloads.
+    pub(crate) offload: bool,
     pub(crate) shared: Arc<Shared>,
     pub(crate) reloads: Mutex<u64>,
 }
@@ -193,6 +195,28 @@ impl Metrics {
             "TUN read / write errors.",
             "counter",
             &[(dir("rx"), io.rx_errors.to_string()), (dir("tx"), io.tx_errors.to_string())],
+        );
+        family(
+            "xlat_tun_gso_total",
+            "GSO super-packets (TUN offloads): read, written whole, cut into segments by the worker.",
+            "counter",
+            &[
+                ("{event=\"rx\"}".into(), io.gso_rx.to_string()),
+                ("{event=\"tx\"}".into(), io.gso_tx.to_string()),
+                ("{event=\"split\"}".into(), io.gso_split.to_string()),
+            ],
+        );
+        family(
+            "xlat_tun_offload_errors_total",
+            "Frames dropped for an inconsistent virtio-net header.",
+            "counter",
+            &[(String::new(), io.offload_errors.to_string())],
+        );
+        family(
+            "xlat_tun_offload",
+            "1 when the TUN runs with offloads (IFF_VNET_HDR, TSO).",
+            "gauge",
+            &[(String::new(), u64::from(self.offload).to_string())],
         );
         let reloads = self.reloads.lock().map(|r| *r).unwrap_or(0);
         family("xlat_config_reloads_total", "Successful configuration reloads (SIGHUP).", "counter", &one(reloads));

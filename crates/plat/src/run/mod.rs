@@ -94,7 +94,13 @@ async fn daemon(args: RunArgs, s: RunSettings) -> anyhow::Result<()> {
 
     let tun_cfg =
         TunConfig { name: s.tun_name.clone(), mtu: s.tun_mtu, queues: usize::from(s.workers), offload: false };
-    let tun = xlat_tun::open(&tun_cfg).with_context(|| format!("cannot create TUN {}", s.tun_name))?;
+    let (tun, offload) =
+        xlat_tun::open_with(&tun_cfg, s.offload).with_context(|| format!("cannot create TUN {}", s.tun_name))?;
+    if offload {
+        tracing::info!(tun = %s.tun_name, "TUN offloads on: TCP super-packets are translated once");
+    } else if s.offload == xlat_tun::OffloadMode::Auto {
+        tracing::warn!(tun = %s.tun_name, "the kernel refused TUN offloads: one packet per read and write");
+    }
     let ifindex = tun.if_index();
 
     let mut routes = None;
@@ -126,6 +132,7 @@ async fn serve(
     let metrics = Arc::new(Metrics {
         workers: published.clone(),
         io: Arc::clone(&io),
+        offload: tun.offload(),
         shared: Arc::clone(&shared),
         reloads: Mutex::new(0),
     });

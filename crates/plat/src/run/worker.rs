@@ -78,4 +78,8 @@ impl PacketProcessor for PlatWorker {
         let now = self.now();
         self.engine.poll_transmit(now, out)
     }
+
+    fn translator_mut(&mut self) -> Option<&mut xlat_core::Translator> {
+        Some(self.engine.translator_mut())
+    }
 }
