@@ -236,6 +236,28 @@ fn xlat464_dns_over_udp_and_tcp() {
 fn xlat464_iperf3_tcp_and_udp() {
     let Some(lab) = shared("xlat464_iperf3_tcp_and_udp") else { return };
     iperf3_tcp_and_udp(&lab, Role::Lan, t::SERVER);
+    // With TUN offloads (XLAT_LAB_OFFLOAD, CI runs on and off) the TCP
+    // upload crossed both translators as GSO super-packets, translated once
+    // and written back whole; without, not one.
+    let tuning = lab::DaemonTuning::from_env();
+    for (who, m) in [("clat", lab.metrics().unwrap()), ("plat", lab.plat_metrics().unwrap())] {
+        let on = m.get("xlat_tun_offload") == Some(1.0);
+        let (rx, tx) = (m.get("xlat_tun_gso_total{event=\"rx\"}"), m.get("xlat_tun_gso_total{event=\"tx\"}"));
+        match tuning.offload.as_str() {
+            "on" => assert!(on, "{who}: offload=on but the TUN runs without"),
+            "off" => assert!(!on, "{who}: offload=off but the TUN runs with offloads"),
+            _ => {}
+        }
+        if on {
+            assert!(
+                rx.unwrap_or(0.0) > 0.0 && tx.unwrap_or(0.0) > 0.0,
+                "{who}: no GSO super-packet: rx {rx:?} tx {tx:?}"
+            );
+        } else {
+            assert_eq!((rx, tx), (Some(0.0), Some(0.0)), "{who}: GSO counters without offloads");
+        }
+        let _ = writeln!(std::io::stderr(), "{who}: offload {on}, GSO super-packets rx {rx:?} tx {tx:?}");
+    }
 }
 
 #[test]

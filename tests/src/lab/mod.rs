@@ -211,6 +211,27 @@ impl LabOptions {
     }
 }
 
+/// How our daemons run in the lab: `XLAT_LAB_OFFLOAD` (auto, on, off;
+/// default auto) and `XLAT_LAB_WORKERS` (TUN queues and threads; default
+/// 1). CI runs the lab both with offloads and two workers, and without.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonTuning {
+    /// `offload` of clat and plat.
+    pub offload: String,
+    /// `workers` of clat and plat.
+    pub workers: u16,
+}
+
+impl DaemonTuning {
+    /// From `XLAT_LAB_OFFLOAD` / `XLAT_LAB_WORKERS`.
+    #[must_use]
+    pub fn from_env() -> Self {
+        let offload = std::env::var("XLAT_LAB_OFFLOAD").ok().filter(|v| !v.trim().is_empty());
+        let workers = std::env::var("XLAT_LAB_WORKERS").ok().and_then(|v| v.trim().parse().ok());
+        Self { offload: offload.unwrap_or_else(|| "auto".into()), workers: workers.unwrap_or(1) }
+    }
+}
+
 /// Our `clat` binary: `XLAT_LAB_CLAT_BIN`, else `clat` next to the running
 /// executable (`target/debug/`) or one level up (from
 /// `target/debug/deps/`), else `target/debug/clat`.
@@ -784,13 +805,20 @@ impl Lab {
 
     /// The CLAT's settings, as `clat run` flags without their dashes (the
     /// `XLAT_*` variable is the name upper-cased).
-    fn clat_settings(&self) -> Vec<(&'static str, &'static str)> {
-        let mut v = vec![("tun-name", t::CLAT_TUN)];
+    fn clat_settings(&self) -> Vec<(&'static str, String)> {
+        let mut v: Vec<(&'static str, String)> = vec![("tun-name", t::CLAT_TUN.into())];
         match self.opts.pref64 {
-            Pref64Mode::Static => v.push(("plat-prefix", t::PLAT_PREFIX)),
-            Pref64Mode::Auto => v.extend([("plat-prefix", "auto"), ("dns-server", t::ISP_DNS64)]),
+            Pref64Mode::Static => v.push(("plat-prefix", t::PLAT_PREFIX.into())),
+            Pref64Mode::Auto => v.extend([("plat-prefix", "auto".into()), ("dns-server", t::ISP_DNS64.into())]),
         }
-        v.extend([("clat-ipv4", t::CLAT_IPV4), ("clat-ipv6", t::CLAT_IPV6), ("metrics-listen", t::METRICS_LISTEN)]);
+        v.extend([
+            ("clat-ipv4", t::CLAT_IPV4.into()),
+            ("clat-ipv6", t::CLAT_IPV6.into()),
+            ("metrics-listen", t::METRICS_LISTEN.into()),
+        ]);
+        let tuning = DaemonTuning::from_env();
+        v.push(("offload", tuning.offload));
+        v.push(("workers", tuning.workers.to_string()));
         v
     }
 

@@ -42,6 +42,8 @@ pub struct PlatConfig {
     pub icmp_timeout: Duration,
     /// RFC 6888 §4 mapping log on stdout.
     pub mapping_log: bool,
+    /// Offloads and workers ([`super::DaemonTuning`]). Restart only.
+    pub tuning: super::DaemonTuning,
 }
 
 impl PlatConfig {
@@ -62,6 +64,7 @@ impl PlatConfig {
             max_sessions_per_client: 4096,
             icmp_timeout: Duration::from_secs(60),
             mapping_log: true,
+            tuning: super::DaemonTuning::from_env(),
         }
     }
 
@@ -81,6 +84,8 @@ impl PlatConfig {
         let _ = writeln!(s, "max-sessions-per-client = {}", self.max_sessions_per_client);
         let _ = writeln!(s, "icmp-timeout = \"{}s\"", self.icmp_timeout.as_secs().max(1));
         let _ = writeln!(s, "mapping-log = {}", self.mapping_log);
+        let _ = writeln!(s, "offload = \"{}\"", self.tuning.offload);
+        let _ = writeln!(s, "workers = {}", self.tuning.workers);
         s
     }
 
@@ -90,6 +95,7 @@ impl PlatConfig {
         self.pool4 == other.pool4
             && self.static_bib == other.static_bib
             && self.client_granularity == other.client_granularity
+            && self.tuning == other.tuning
     }
 }
 
