@@ -7,7 +7,11 @@
 //! - [`lab`]: the namespace lab that mirrors a RouterOS 464XLAT deployment
 //!   (LAN host, router, CLAT container, PLAT, IPv4 servers), used by the
 //!   `xlat-lab demo` command and the `tests/lab_*.rs` end-to-end tests.
+//! - [`bench`]: the end-to-end benchmark (`xlat-lab bench`,
+//!   `tests/bench/e2e.sh`): our CLAT and PLAT, TAYGA and kernel forwarding
+//!   through the same namespaces.
 
+pub mod bench;
 pub mod lab;
 pub mod netns;
 pub mod tayga;

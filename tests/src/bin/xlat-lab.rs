@@ -13,6 +13,7 @@
 //! cargo run -p xlat-lab -- demo --server-mtu 1280
 //! cargo run -p xlat-lab -- demo --plat-prefix auto  # RFC 7050 discovery
 //! cargo run -p xlat-lab -- up --hold 600           # keep the lab to explore
+//! sudo tests/bench/e2e.sh                          # the benchmark (`bench`)
 //! ```
 //!
 //! Exit status: 0 when every check passed, 1 when one failed or the lab
@@ -57,6 +58,9 @@ enum Command {
         #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86400))]
         hold: u64,
     },
+    /// The end-to-end benchmark: our CLAT, PLAT and chain, TAYGA and
+    /// kernel forwarding through the same namespaces (tests/bench/e2e.sh)
+    Bench(xlat_lab::bench::cli::BenchArgs),
 }
 
 /// Which CLAT to run.
@@ -120,6 +124,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Demo(args) => demo(&args, None),
         Command::Up { lab, hold } => demo(&lab, Some(Duration::from_secs(hold))),
+        Command::Bench(args) => xlat_lab::bench::cli::main(&args),
     }
 }
 
