@@ -70,6 +70,26 @@ pub fn pseudo_v4(src: Ipv4Addr, dst: Ipv4Addr, len: u16, proto: u8) -> u32 {
     acc.wrapping_add(u32::from(len)).wrapping_add(u32::from(proto))
 }
 
+/// `v6` with its last 16 bits replaced so that its words add up (one's
+/// complement) to the same sum as `v4`'s: translating between the two
+/// changes no TCP/UDP/ICMPv6 pseudo-header sum on that side, so the
+/// transport checksum needs no update (the "checksum-neutral" CLAT address
+/// Android's clatd picks; with the Well-Known Prefix 64:ff9b::/96, itself
+/// neutral, the whole pseudo-header is). The word is never 0, so
+/// `2001:db8::1`-style addresses do not become the Subnet-Router anycast
+/// address.
+#[must_use]
+pub fn neutral_v6(v6: Ipv6Addr, v4: Ipv4Addr) -> Ipv6Addr {
+    let mut w = v6.segments();
+    w[7] = 0;
+    let rest = fold(sum(0, &Ipv6Addr::from(w).octets()));
+    let want = fold(sum(0, &v4.octets()));
+    // rest + x == want, in one's complement: x = want + ~rest.
+    let x = fold(u32::from(want) + u32::from(!rest));
+    w[7] = if x == 0 { 0xffff } else { x };
+    Ipv6Addr::from(w)
+}
+
 /// RFC 1624 §3 equation 3: the new checksum field after words summing to
 /// `old` were replaced by words summing to `new`.
 #[must_use]
@@ -77,6 +97,44 @@ pub fn update(checksum: u16, old: u32, new: u32) -> u16 {
     // ~HC + ~m + m', with ~m computed on the folded 16-bit value.
     let acc = u32::from(!checksum) + u32::from(!fold(old)) + u32::from(fold(new));
     !fold(acc)
+}
+
+#[cfg(test)]
+mod neutral_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One's complement equality (0 and 0xffff are both zero).
+    fn same(a: u16, b: u16) -> bool {
+        a == b || (a, b) == (0, 0xffff) || (a, b) == (0xffff, 0)
+    }
+
+    #[test]
+    fn the_well_known_prefix_is_itself_neutral() {
+        let wkp: Ipv6Addr = "64:ff9b::".parse().unwrap();
+        assert!(same(fold(sum(0, &wkp.octets())), 0));
+    }
+
+    #[test]
+    fn keeps_all_but_the_last_word_and_never_zeroes_it() {
+        let v6: Ipv6Addr = "2001:db8:aaaa::1".parse().unwrap();
+        let v4 = Ipv4Addr::new(192, 0, 0, 1);
+        let n = neutral_v6(v6, v4);
+        assert_eq!(n.segments()[..7], v6.segments()[..7]);
+        assert_ne!(n.segments()[7], 0);
+        assert!(same(fold(sum(0, &n.octets())), fold(sum(0, &v4.octets()))));
+        assert_eq!(neutral_v6(n, v4), n, "idempotent");
+    }
+
+    proptest! {
+        #[test]
+        fn sums_match(v6 in any::<u128>(), v4 in any::<u32>()) {
+            let (v6, v4) = (Ipv6Addr::from(v6), Ipv4Addr::from(v4));
+            let n = neutral_v6(v6, v4);
+            prop_assert!(same(fold(sum(0, &n.octets())), fold(sum(0, &v4.octets()))));
+            prop_assert_ne!(n.segments()[7], 0);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ setting!(METRICS_LISTEN, "metrics-listen", "XLAT_METRICS_LISTEN");
 setting!(LOG_FORMAT, "log-format", "XLAT_LOG_FORMAT");
 setting!(WORKERS, "workers", "XLAT_WORKERS");
 setting!(OFFLOAD, "offload", "XLAT_OFFLOAD");
+setting!(CHECKSUM_NEUTRAL, "checksum-neutral", "XLAT_CHECKSUM_NEUTRAL");
 setting!(CLAT_POOL, "routeros-clat-pool", "XLAT_ROUTEROS_CLAT_POOL");
 
 /// Arguments of `clat run`.
@@ -104,6 +105,12 @@ pub(crate) struct RunArgs {
     #[arg(long, env = "XLAT_OFFLOAD", value_name = "auto|on|off")]
     pub(crate) offload: Option<String>,
 
+    /// Make --clat-ipv6 checksum-neutral to --clat-ipv4 (its last 16 bits
+    /// are chosen so translation changes no transport checksum, as
+    /// Android's clatd does); single-address mode only [default: off]
+    #[arg(long, env = "XLAT_CHECKSUM_NEUTRAL", value_name = "true|false", num_args = 0..=1, default_missing_value = "true")]
+    pub(crate) checksum_neutral: Option<String>,
+
     /// Translator settings.
     #[command(flatten)]
     pub(crate) translator: TranslatorArgs,
@@ -143,6 +150,7 @@ struct RunFile {
     log_format: Option<String>,
     workers: Option<u16>,
     offload: Option<String>,
+    checksum_neutral: Option<bool>,
 }
 
 /// Where the PLAT prefix comes from.
@@ -177,6 +185,9 @@ pub(crate) struct RunSettings {
     pub(crate) log_format: LogFormat,
     pub(crate) workers: u16,
     pub(crate) offload: xlat_tun::OffloadMode,
+    /// `clat_ipv6` (and each one carved from a new prefix) is made
+    /// checksum-neutral to `clat_ipv4`.
+    pub(crate) checksum_neutral: bool,
     /// Translator configuration without the PLAT prefix when it is `auto`.
     pub(crate) translator: Config,
     /// RouterOS self-provisioning (`None`: XLAT_ROUTEROS_URL not set).
@@ -195,7 +206,8 @@ impl RunSettings {
     /// The CLAT IPv6 address inside a newly carved `prefix`: the prefix's
     /// bits, then the interface bits of `--clat-ipv6`.
     pub(crate) fn clat_ipv6_in(&self, prefix: Ipv6Network) -> Option<Ipv6Addr> {
-        self.clat_ipv6.map(|a| address_in(a, prefix))
+        let a = address_in(self.clat_ipv6?, prefix);
+        Some(if self.checksum_neutral { xlat_core::checksum::neutral_v6(a, self.clat_ipv4) } else { a })
     }
 
     /// What the router must provide for this CLAT (xlat-routeros): the IPv4
@@ -244,6 +256,27 @@ impl RunArgs {
                 v.parse::<Ipv6Addr>().map_err(|_| "an IPv6 address, e.g. 2001:db8:aaaa::1")
             })?),
         };
+        let checksum_neutral =
+            match pick(CHECKSUM_NEUTRAL, &self.checksum_neutral, file.checksum_neutral.map(|b| b.to_string()))? {
+                None => false,
+                Some((v, o)) => check(CHECKSUM_NEUTRAL, o.clone(), &v, |v| match v {
+                    "true" | "on" | "yes" | "1" => Ok(true),
+                    "false" | "off" | "no" | "0" => Ok(false),
+                    _ => Err("true or false"),
+                })
+                .and_then(|on| {
+                    if on && clat_ipv6.is_none() {
+                        check(CHECKSUM_NEUTRAL, o, &v, |_| {
+                            Err::<bool, _>("needs --clat-ipv6 (single-address mode): set it, or drop checksum-neutral")
+                        })
+                    } else {
+                        Ok(on)
+                    }
+                })?,
+            };
+        // The address the CLAT really uses (logged at start).
+        let clat_ipv6 =
+            clat_ipv6.map(|a| if checksum_neutral { xlat_core::checksum::neutral_v6(a, clat_ipv4) } else { a });
         let ra_interface = pick(RA_INTERFACE, &self.ra_interface, file.ra_interface)?.map(|(v, _)| v);
         let dns_server = match pick(DNS_SERVER, &self.dns_server, file.dns_server)? {
             None => None,
@@ -355,6 +388,7 @@ impl RunArgs {
             log_format,
             workers,
             offload,
+            checksum_neutral,
             translator,
             routeros,
             clat_pool,
@@ -432,5 +466,48 @@ mod tests {
         assert_eq!(address_in(a("2001:db8:1200:ff::1"), n("2001:db8:3400:ff::/56")), a("2001:db8:3400:ff::1"));
         assert_eq!(address_in(a("2001:db8::1"), n("2001:db8:1::5/128")), a("2001:db8:1::5"));
         assert_eq!(address_in(a("2001:db8::1"), n("::/0")), a("2001:db8::1"));
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn resolve(args: &[&str]) -> Result<RunSettings, Error> {
+        use clap::Parser as _;
+        Cli::parse_from(std::iter::once("clat").chain(args.iter().copied())).run.resolve()
+    }
+
+    #[test]
+    fn checksum_neutral_rewrites_the_last_word_of_the_clat_address() {
+        let base = ["--plat-prefix", "64:ff9b::/96", "--clat-ipv6", "2001:db8:aaaa::1", "--no-configure"];
+        let plain = resolve(&base).unwrap();
+        assert_eq!(plain.clat_ipv6, Some("2001:db8:aaaa::1".parse().unwrap()));
+        let neutral = resolve(&[&base[..], &["--checksum-neutral"]].concat()).unwrap();
+        let a = neutral.clat_ipv6.unwrap();
+        assert_eq!(a, xlat_core::checksum::neutral_v6("2001:db8:aaaa::1".parse().unwrap(), neutral.clat_ipv4));
+        assert_ne!(a, plain.clat_ipv6.unwrap());
+        // The EAM entry and a carved address use it too.
+        assert!(neutral.translator.eam.entries().any(|e| e.v6().network() == a));
+        let carved = neutral.clat_ipv6_in("2001:db8:bbbb::/64".parse().unwrap()).unwrap();
+        assert_eq!(carved, xlat_core::checksum::neutral_v6(carved, neutral.clat_ipv4));
+        assert_eq!(carved.segments()[..4], [0x2001, 0xdb8, 0xbbbb, 0]);
+    }
+
+    #[test]
+    fn checksum_neutral_needs_a_clat_address() {
+        let err = resolve(&[
+            "--plat-prefix",
+            "64:ff9b::/96",
+            "--eam",
+            "198.51.100.0/24=2001:db8:aaaa::/120",
+            "--checksum-neutral",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("checksum-neutral") && err.contains("--clat-ipv6"), "{err}");
+        let err = resolve(&["--clat-ipv6", "2001:db8:aaaa::1", "--checksum-neutral=maybe"]).unwrap_err().to_string();
+        assert!(err.contains("true or false"), "{err}");
     }
 }

@@ -1587,3 +1587,32 @@ fn rfc7915_5_3_quoted_packet_df_follows_5_1() {
     assert_eq!(p[28 + 6] & 0x40, 0x40, "quoted packet above 1260 bytes: DF set");
     assert_eq!(inet(&p[28..48], 0), 0, "quoted header checksum");
 }
+
+/// A checksum-neutral CLAT address (Android's clatd trick) with the
+/// Well-Known Prefix: the TCP checksum crosses the translator unchanged,
+/// both ways.
+#[test]
+fn checksum_neutral_clat_address_leaves_transport_checksums_unchanged() {
+    let server4 = Ipv4Addr::new(198, 51, 100, 7);
+    let clat6 = crate::checksum::neutral_v6(CLAT6, CLAT4);
+    let eam = format!("{CLAT4}/32={clat6}/128");
+    let mut x = Translator::new(Config {
+        pool6: Some("64:ff9b::/96".parse().unwrap()),
+        eam: rfc7757::Table::new([eam.parse().unwrap()]).unwrap(),
+        // The documentation-range server is not global (RFC 6052 §3.1).
+        wkp_strict: false,
+        ..Config::default()
+    })
+    .unwrap();
+    let pkt = v4(CLAT4, server4, 6, &tcp4(CLAT4, server4, b"neutral"), |_| {});
+    let mut out = vec![0u8; OUT_BUF_LEN];
+    let Ok(Action::Translated { len, .. }) = x.translate(&pkt, &mut out) else { panic!() };
+    assert_eq!(out[40 + 16..40 + 18], pkt[20 + 16..20 + 18], "TCP checksum unchanged 4 -> 6");
+    let back = out[..len].to_vec();
+    // And back: swap the addresses of the IPv6 packet (server -> CLAT).
+    let mut reply = back.clone();
+    reply[8..24].copy_from_slice(&back[24..40]);
+    reply[24..40].copy_from_slice(&back[8..24]);
+    let Ok(Action::Translated { .. }) = x.translate(&reply, &mut out) else { panic!() };
+    assert_eq!(out[20 + 16..20 + 18], reply[40 + 16..40 + 18], "TCP checksum unchanged 6 -> 4");
+}
