@@ -82,7 +82,7 @@ rootfs_dir() { case "$1" in arm) echo armv7 ;; *) echo "$1" ;; esac; }
 debian_packages() {
   case "$1" in
     amd64) echo gcc ;;
-    arm64) echo gcc-aarch64-linux-gnu ;;
+    arm64) echo gcc-aarch64-linux-gnu libc6-dev-arm64-cross ;;
     arm) echo gcc-arm-linux-gnueabihf musl-dev:armhf ;;
     armv5) echo gcc-arm-linux-gnueabi musl-dev:armel ;;
   esac

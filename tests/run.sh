@@ -32,7 +32,15 @@ cargo fmt --all -- --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests"
-cargo test --workspace --locked --exclude xlat-container
-# The image builder's own tests; `container/test.sh` builds the RouterOS
-# images (release, cross) and tests them (structure, qemu, docker).
-cargo test --locked -p xlat-container --lib --bins
+# Our daemons in the labs run with TUN offloads and two workers (queues)...
+XLAT_LAB_OFFLOAD=on XLAT_LAB_WORKERS=2 cargo test --workspace --locked --exclude xlat-container
+# ... and the namespace labs once more without offloads, one worker: both
+# I/O paths carry the same traffic checks.
+echo "== namespace labs again, offloads off"
+XLAT_LAB_OFFLOAD=off XLAT_LAB_WORKERS=1 cargo test --locked -p xlat-lab --test lab_464xlat --test lab_e2e
+# The RouterOS images: container/test.sh builds them (static musl, amd64
+# and arm64 always, ARMv7 and ARMv5 when the nightly toolchain is there)
+# and runs every xlat-container test: the builder's own, the structure of
+# each tar, the foreign binaries under qemu-user, docker load/run and the
+# 464XLAT lab in Docker where an engine answers.
+container/test.sh

@@ -108,8 +108,7 @@ impl Arch {
 
     /// What the ELF header of every binary in the image must say.
     pub fn elf(self) -> ElfExpectation {
-        // ARM build attributes, Tag_CPU_arch: 5 = v5TEJ, 10 = v7.
-        const ARM_V5TEJ: u64 = 5;
+        // ARM build attribute Tag_CPU_arch: 4 = v5TE, 5 = v5TEJ, 10 = v7.
         const ARM_V7: u64 = 10;
         match self {
             Arch::Amd64 => {
@@ -124,11 +123,19 @@ impl Arch {
                 float_abi: Some(FloatAbi::Hard),
                 max_arm_cpu_arch: Some(ARM_V7),
             },
+            // Not v5TE: ring's ARM assembly (rustls, in the RouterOS
+            // API client) says `.arch armv7-a` for its NEON paths, which it
+            // selects at run time from AT_HWCAP, and the linker gives the
+            // whole binary the newest attribute of its objects (ring issue
+            // #857). The soft-float ABI still tells an ARMv5 build from an
+            // ARMv7 (hard-float) one, and container/tests/images.rs runs
+            // the binaries under `qemu-arm -cpu arm926`, which traps any
+            // ARMv6+ instruction actually executed.
             Arch::Armv5 => ElfExpectation {
                 class: Class::Elf32,
                 machine: EM_ARM,
                 float_abi: Some(FloatAbi::Soft),
-                max_arm_cpu_arch: Some(ARM_V5TEJ),
+                max_arm_cpu_arch: Some(ARM_V7),
             },
         }
     }
