@@ -4,7 +4,10 @@
 use std::future::Future;
 use std::io;
 
-use tun_rs::AsyncDevice;
+use tun_rs::{AsyncDevice, GROTable};
+
+use crate::batch::Slot;
+use crate::worker::{HEADROOM, VNET_HDR_LEN};
 
 /// Whole-packet I/O: one call moves one IP packet.
 ///
@@ -28,6 +31,34 @@ pub trait PacketIo: Send {
     fn offload(&self) -> bool {
         false
     }
+
+    /// Reads one more packet if one is ready, without waiting
+    /// (`WouldBlock` otherwise): a worker drains what a wake-up brought
+    /// before it writes a batch. Default: `WouldBlock`.
+    fn try_recv(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+
+    /// Writes a batch of packets (offloads only): each slot holds a packet
+    /// at [`HEADROOM`], with room for its virtio-net header in front. An
+    /// implementation may coalesce them (the TUN queue does, with tun-rs'
+    /// GRO table). Default: each packet written on its own behind a zero
+    /// header. An error concerns the batch (counted once).
+    fn send_batch(&mut self, slots: &mut [Slot]) -> impl Future<Output = io::Result<()>> + Send {
+        async move {
+            let mut result = Ok(());
+            for slot in slots.iter_mut() {
+                let frame = slot.as_mut().get_mut(HEADROOM - VNET_HDR_LEN..).unwrap_or_default();
+                if let Some(h) = frame.get_mut(..VNET_HDR_LEN) {
+                    h.fill(0);
+                }
+                if let Err(e) = self.send(frame).await {
+                    result = Err(e);
+                }
+            }
+            result
+        }
+    }
 }
 
 impl<T: PacketIo> PacketIo for &mut T {
@@ -42,6 +73,14 @@ impl<T: PacketIo> PacketIo for &mut T {
     fn offload(&self) -> bool {
         (**self).offload()
     }
+
+    fn try_recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (**self).try_recv(buf)
+    }
+
+    async fn send_batch(&mut self, slots: &mut [Slot]) -> io::Result<()> {
+        (**self).send_batch(slots).await
+    }
 }
 
 /// One queue of a TUN device, registered with the tokio reactor. Reads and
@@ -51,6 +90,8 @@ impl<T: PacketIo> PacketIo for &mut T {
 pub struct TunQueue {
     dev: AsyncDevice,
     index: usize,
+    /// Coalescing state for batched writes (pooled, reused).
+    gro: GROTable,
 }
 
 impl std::fmt::Debug for TunQueue {
@@ -61,7 +102,7 @@ impl std::fmt::Debug for TunQueue {
 
 impl TunQueue {
     pub(crate) fn new(dev: AsyncDevice, index: usize) -> Self {
-        Self { dev, index }
+        Self { dev, index, gro: GROTable::new() }
     }
 
     /// Index of this queue on its interface (0 for the first).
@@ -97,5 +138,13 @@ impl PacketIo for TunQueue {
 
     fn offload(&self) -> bool {
         self.dev.tcp_gso()
+    }
+
+    fn try_recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.dev.try_recv(buf)
+    }
+
+    async fn send_batch(&mut self, slots: &mut [Slot]) -> io::Result<()> {
+        self.dev.send_multiple(&mut self.gro, slots, HEADROOM).await.map(|_| ())
     }
 }

@@ -65,6 +65,7 @@
 //!   runtime (the queues register with its reactor).
 #![forbid(unsafe_code)]
 
+mod batch;
 mod device;
 mod io;
 mod mem;
@@ -72,10 +73,11 @@ mod worker;
 
 pub mod routes;
 
+pub use batch::{Slot, BATCH};
 pub use device::{open, open_with, OffloadMode, TunConfig, TunDevice, TunError, MAX_QUEUES, MIN_MTU, TUN_DEV_PATH};
 pub use io::{PacketIo, TunQueue};
 pub use mem::{mem_pair, mem_pair_offload, mem_pair_with_capacity, MemIo, MemPeer, MEM_PAIR_CAPACITY};
 pub use worker::{
-    run_worker, IoCounters, IoStats, PacketProcessor, Processed, HEADROOM, MAX_POLL_TRANSMIT, TICK, VNET_HDR_LEN,
-    WORKER_BUF_LEN,
+    run_worker, IoCounters, IoStats, PacketProcessor, Processed, HEADROOM, MAX_POLL_TRANSMIT, MAX_READS_PER_WAKE, TICK,
+    VNET_HDR_LEN, WORKER_BUF_LEN,
 };

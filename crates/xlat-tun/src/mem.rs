@@ -65,6 +65,18 @@ impl PacketIo for MemIo {
     fn offload(&self) -> bool {
         self.offload
     }
+
+    fn try_recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.rx.try_recv() {
+            Ok(pkt) => {
+                let n = pkt.len().min(buf.len());
+                buf[..n].copy_from_slice(&pkt[..n]);
+                Ok(n)
+            }
+            Err(mpsc::error::TryRecvError::Empty) => Err(io::ErrorKind::WouldBlock.into()),
+            Err(mpsc::error::TryRecvError::Disconnected) => Err(broken("MemPeer closed")),
+        }
+    }
 }
 
 fn broken(what: &'static str) -> io::Error {

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use xlat_core::offload::{self, OffloadError, Plan, Segmenter, VnetHdr};
 use xlat_core::{Action, Translator, OUT_BUF_LEN};
 
+use crate::batch::{Batch, Slot};
 use crate::io::PacketIo;
 
 /// Size of the virtio-net header (`struct virtio_net_hdr`) a TUN with
@@ -105,6 +106,10 @@ pub trait PacketProcessor {
 /// processor cannot starve the TUN reads.
 pub const MAX_POLL_TRANSMIT: usize = 64;
 
+/// Most frames a worker with offloads reads in one wake-up (without
+/// waiting) before it writes what it has and looks at its other duties.
+pub const MAX_READS_PER_WAKE: usize = 64;
+
 impl<P: PacketProcessor + ?Sized> PacketProcessor for &mut P {
     fn on_tick(&mut self) {
         (**self).on_tick();
@@ -155,6 +160,7 @@ pub struct IoCounters {
     gso_tx: AtomicU64,
     gso_split: AtomicU64,
     offload_errors: AtomicU64,
+    tx_batches: AtomicU64,
     last_errno: AtomicI32,
 }
 
@@ -179,6 +185,7 @@ impl IoCounters {
             gso_tx: self.gso_tx.load(Relaxed),
             gso_split: self.gso_split.load(Relaxed),
             offload_errors: self.offload_errors.load(Relaxed),
+            tx_batches: self.tx_batches.load(Relaxed),
             last_errno: self.last_errno.load(Relaxed),
         }
     }
@@ -241,6 +248,9 @@ pub struct IoStats {
     /// Packets dropped because their virtio-net header was inconsistent
     /// ([`OffloadError`]).
     pub offload_errors: u64,
+    /// Batched writes (offloads on): several translated packets handed to
+    /// the queue at once, which coalesces a flow's consecutive ones.
+    pub tx_batches: u64,
     /// The errno of the last failed read or write (0 if none had one).
     pub last_errno: i32,
 }
@@ -259,6 +269,7 @@ impl IoStats {
         self.gso_tx += other.gso_tx;
         self.gso_split += other.gso_split;
         self.offload_errors += other.offload_errors;
+        self.tx_batches += other.tx_batches;
         if other.last_errno != 0 {
             self.last_errno = other.last_errno;
         }
@@ -321,6 +332,8 @@ pub async fn run_worker<I: PacketIo, P: PacketProcessor>(
     let mut tx = vec![0u8; WORKER_BUF_LEN].into_boxed_slice();
     // One segment of a super-packet being cut (offloads only).
     let mut seg = if vnet.is_some() { vec![0u8; OUT_BUF_LEN].into_boxed_slice() } else { Box::default() };
+    // Translated packets waiting for one batched write (offloads only).
+    let mut batch = if vnet.is_some() { Batch::new(WORKER_BUF_LEN) } else { Batch::none() };
     let read_from = if vnet.is_some() { HEADROOM - VNET_HDR_LEN } else { HEADROOM };
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -344,7 +357,7 @@ pub async fn run_worker<I: PacketIo, P: PacketProcessor>(
                 continue;
             }
         };
-        let n = match received {
+        let mut n = match received {
             Ok(n) => n,
             Err(e) => {
                 counters.rx_error(&e);
@@ -355,16 +368,106 @@ pub async fn run_worker<I: PacketIo, P: PacketProcessor>(
             }
         };
 
-        let frame = &mut rx[read_from..read_from + n];
-        let more = if vnet.is_some() {
-            offloaded(&mut io, &mut processor, frame, &mut tx, &mut seg, &mut shutdown, &counters).await
-        } else {
+        if vnet.is_none() {
             counters.rx(n);
-            let verdict = processor.process(frame, &mut tx[HEADROOM..]);
-            send_all(&mut io, verdict, &mut tx, None, &mut shutdown, &counters).await
-        };
-        if !more || !transmit(&mut io, &mut processor, &mut tx, vnet, &mut shutdown, &counters).await {
+            let verdict = processor.process(&rx[read_from..read_from + n], &mut tx[HEADROOM..]);
+            if !send_all(&mut io, verdict, &mut tx, None, &mut shutdown, &counters).await {
+                return Ok(());
+            }
+        } else {
+            // Everything this wake-up brought (bounded), then one batched
+            // write of what was translated.
+            let mut failed = None;
+            let mut more = true;
+            for _ in 0..MAX_READS_PER_WAKE {
+                let frame = &mut rx[read_from..read_from + n];
+                more =
+                    offloaded(&mut io, &mut processor, frame, &mut tx, &mut seg, &mut batch, &mut shutdown, &counters)
+                        .await;
+                if !more || stop_pending(&mut shutdown) {
+                    break;
+                }
+                match io.try_recv(&mut rx[read_from..]) {
+                    Ok(m) => n = m,
+                    Err(e) if is_transient(&e) => break,
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            if !more || !flush(&mut io, &mut batch, &mut shutdown, &counters).await {
+                return Ok(());
+            }
+            if let Some(e) = failed {
+                counters.rx_error(&e);
+                return Err(e);
+            }
+        }
+        if !transmit(&mut io, &mut processor, &mut tx, vnet, &mut shutdown, &counters).await {
             return Ok(());
+        }
+    }
+}
+
+/// Writes the batch's packets in one [`PacketIo::send_batch`]; `false`
+/// when shutdown was requested.
+async fn flush<I: PacketIo>(
+    io: &mut I,
+    batch: &mut Batch,
+    shutdown: &mut watch::Receiver<bool>,
+    counters: &IoCounters,
+) -> bool {
+    if batch.is_empty() {
+        return true;
+    }
+    let slots: &mut [Slot] = batch.take();
+    let (packets, bytes) = (slots.len(), slots.iter().map(|s| s.as_ref().len() - HEADROOM).sum::<usize>());
+    let sent = tokio::select! {
+        biased;
+        r = io.send_batch(slots) => r,
+        () = stop_requested(shutdown) => return false,
+    };
+    match sent {
+        Ok(()) => {
+            counters.tx_packets.fetch_add(packets as u64, Relaxed);
+            counters.tx_bytes.fetch_add(bytes as u64, Relaxed);
+            IoCounters::bump(&counters.tx_batches);
+        }
+        Err(e) => counters.tx_error(&e),
+    }
+    true
+}
+
+/// Translates one plain packet into the batch's next slot (writing the
+/// batch first when it is full); fragments are written at once, after the
+/// packets before them. `false` when shutdown was requested.
+async fn batched<I: PacketIo, P: PacketProcessor>(
+    io: &mut I,
+    processor: &mut P,
+    pkt: &[u8],
+    batch: &mut Batch,
+    shutdown: &mut watch::Receiver<bool>,
+    counters: &IoCounters,
+) -> bool {
+    if batch.is_full() && !flush(io, batch, shutdown, counters).await {
+        return false;
+    }
+    let Some(out) = batch.next_out() else { return true };
+    match processor.process(pkt, out) {
+        Processed::Nothing => true,
+        Processed::Write { len, segment } if segment == 0 || segment >= len => {
+            batch.commit(len);
+            true
+        }
+        several => {
+            // Fragments: the packets before them go first, then each
+            // fragment from the slot it was written to, behind a zero header.
+            if !flush(io, batch, shutdown, counters).await {
+                return false;
+            }
+            let Some(slot) = batch.next_slot() else { return true };
+            send_all(io, several, slot.storage(), Some(VnetHdr::default()), shutdown, counters).await
         }
     }
 }
@@ -385,12 +488,14 @@ fn plan_without_translator(hdr: &VnetHdr) -> Result<Plan, OffloadError> {
 /// planned with [`offload::plan`], translated once (a super-packet keeps
 /// its segmentation for the kernel to cut), cut into segments, or finished
 /// and translated as a plain packet. `false` when shutdown was requested.
+#[allow(clippy::too_many_arguments)]
 async fn offloaded<I: PacketIo, P: PacketProcessor>(
     io: &mut I,
     processor: &mut P,
     frame: &mut [u8],
     tx: &mut [u8],
     seg: &mut [u8],
+    batch: &mut Batch,
     shutdown: &mut watch::Receiver<bool>,
     counters: &IoCounters,
 ) -> bool {
@@ -409,19 +514,19 @@ async fn offloaded<I: PacketIo, P: PacketProcessor>(
             IoCounters::bump(&counters.offload_errors);
             true
         }
-        Ok(Plan::Plain) => {
-            let verdict = processor.process(pkt, &mut tx[HEADROOM..]);
-            send_all(io, verdict, tx, plain, shutdown, counters).await
-        }
+        Ok(Plan::Plain) => batched(io, processor, pkt, batch, shutdown, counters).await,
         Ok(Plan::CompleteChecksum) => {
             if !offload::complete_checksum(pkt, hdr.csum_start, hdr.csum_offset) {
                 IoCounters::bump(&counters.offload_errors);
                 return true;
             }
-            let verdict = processor.process(pkt, &mut tx[HEADROOM..]);
-            send_all(io, verdict, tx, plain, shutdown, counters).await
+            batched(io, processor, pkt, batch, shutdown, counters).await
         }
         Ok(Plan::Direct { segment }) => {
+            // The packets read before this one go first.
+            if !flush(io, batch, shutdown, counters).await {
+                return false;
+            }
             if segment.is_some() {
                 IoCounters::bump(&counters.gso_rx);
             }
@@ -457,10 +562,11 @@ async fn offloaded<I: PacketIo, P: PacketProcessor>(
                 return true;
             };
             IoCounters::bump(&counters.gso_split);
+            // Each segment translated into the batch: the queue's GRO table
+            // coalesces them again where it can.
             for i in 0..cut.count() {
                 let Some(n) = cut.write(pkt, i, seg) else { break };
-                let verdict = processor.process(&seg[..n], &mut tx[HEADROOM..]);
-                if !send_all(io, verdict, tx, plain, shutdown, counters).await {
+                if !batched(io, processor, &seg[..n], batch, shutdown, counters).await {
                     return false;
                 }
             }

@@ -119,6 +119,12 @@ impl Metrics {
             ],
         );
         family(
+            "xlat_tun_batches_total",
+            "Batched TUN writes (offloads on): translated packets handed over together, a flow's consecutive ones coalesced.",
+            "counter",
+            &[(String::new(), io.tx_batches)],
+        );
+        family(
             "xlat_tun_offload_errors_total",
             "Frames dropped for an inconsistent virtio-net header.",
             "counter",

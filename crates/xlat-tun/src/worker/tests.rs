@@ -486,3 +486,53 @@ async fn a_partial_udp_checksum_is_finished_before_translation() {
     assert_eq!(udp.checksum(), want, "complete checksum on the IPv6 side");
     w.stop().await.0.unwrap();
 }
+
+/// A worker with offloads whose queue already holds `frames` when it
+/// starts: one wake-up brings them all.
+async fn offload_worker_with(frames: Vec<Vec<u8>>) -> Running {
+    let (io, peer) = crate::mem::mem_pair_offload();
+    for f in frames {
+        peer.inject(f).await.unwrap();
+    }
+    let (stop, shutdown) = watch::channel(false);
+    let counters = IoCounters::new();
+    let shared = Arc::clone(&counters);
+    let task = tokio::spawn(async move {
+        let mut xlat = translator();
+        let r = run_worker(io, &mut xlat, shutdown, shared).await;
+        (r, xlat)
+    });
+    Running { peer, stop, counters, task }
+}
+
+#[tokio::test]
+async fn what_one_wake_up_brings_is_written_in_batches_in_order() {
+    let n = crate::BATCH + 3;
+    let frames = (0..n).map(|i| frame(VnetHdr::default(), &udp4(64, format!("p{i}").as_bytes()))).collect();
+    let mut w = offload_worker_with(frames).await;
+    for i in 0..n {
+        let out = w.peer.collect(WITHIN).await.expect("every packet");
+        assert_udp6(&out[VNET_HDR_LEN..], format!("p{i}").as_bytes());
+    }
+    let (_, _, io) = w.stop().await;
+    assert_eq!((io.rx_packets, io.tx_packets), (n as u64, n as u64));
+    assert_eq!(io.tx_batches, 2, "a full batch, then the rest");
+}
+
+#[tokio::test]
+async fn a_super_packet_between_plain_packets_keeps_its_place() {
+    let frames = vec![
+        frame(VnetHdr::default(), &udp4(64, b"before")),
+        frame(TSO4, &tcp4_super(3 * 1400)),
+        frame(VnetHdr::default(), &udp4(64, b"after")),
+    ];
+    let mut w = offload_worker_with(frames).await;
+    let first = w.peer.collect(WITHIN).await.unwrap();
+    assert_udp6(&first[VNET_HDR_LEN..], b"before");
+    let second = w.peer.collect(WITHIN).await.unwrap();
+    assert_eq!(VnetHdr::parse(&second).map(|h| h.gso_type), Some(gso::TCPV6));
+    let third = w.peer.collect(WITHIN).await.unwrap();
+    assert_udp6(&third[VNET_HDR_LEN..], b"after");
+    let (_, _, io) = w.stop().await;
+    assert_eq!((io.tx_batches, io.gso_tx), (2, 1));
+}
