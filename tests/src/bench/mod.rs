@@ -221,6 +221,9 @@ pub struct Results {
     pub memory: Option<Memory>,
     /// How long the run took.
     pub elapsed: Duration,
+    /// The `xlat_tun_offload` gauge of our clat and plat (1: TUN offloads
+    /// on), as first scraped.
+    pub offload: BTreeMap<&'static str, f64>,
 }
 
 /// Runs the benchmark, printing progress on stderr.
@@ -250,6 +253,14 @@ pub fn run(opts: &Options) -> Result<Results> {
             let tuns: Vec<_> = started.translators.iter().map(|r| (r.role, r.tun, r.what.clone())).collect();
             let tun_before: Vec<u64> = tuns.iter().map(|(role, tun, _)| net.tun_packets(*role, tun)).collect();
             let pids = started.pids();
+            for (role, name) in [(net::Role::A, "clat"), (net::Role::B, "plat")] {
+                let ours = started.translators.iter().any(|r| r.role == role && r.what.contains("ours"));
+                if ours && !res.offload.contains_key(name) {
+                    if let Some(v) = net.offload_gauge(role) {
+                        res.offload.insert(name, v);
+                    }
+                }
+            }
             for &test in &opts.tests {
                 if interrupted() {
                     break;
@@ -283,7 +294,9 @@ pub fn run(opts: &Options) -> Result<Results> {
             // translator's name: the traffic must have crossed each TUN.
             for ((role, tun, what), before) in tuns.iter().zip(tun_before) {
                 let crossed = net.tun_packets(*role, tun).saturating_sub(before);
-                if crossed < 100 {
+                // Each ping crosses twice; every iperf3 test far more.
+                let least = if opts.tests == [Test::Ping] { u64::from(opts.pings) } else { 100 };
+                if crossed < least {
                     let msg = format!(
                         "round {}: {}: only {crossed} packets crossed {what}'s TUN",
                         round + 1,

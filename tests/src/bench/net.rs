@@ -46,6 +46,7 @@ use anyhow::{bail, Context as _, Result};
 
 use super::watchdog;
 use super::Scenario;
+use crate::lab::metrics::{http_get, Metrics};
 use crate::lab::process::{run_any, Daemon};
 use crate::netns::{find_tool, run, wait_until, Netns};
 
@@ -506,6 +507,18 @@ impl Net {
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
         let stats = &v[0]["stats64"];
         ["rx", "tx"].iter().filter_map(|d| stats[d]["packets"].as_u64()).sum()
+    }
+
+    /// The `xlat_tun_offload` gauge of our translator in `role` (`a`: the
+    /// CLAT, `b`: the PLAT), if it runs and has one.
+    #[must_use]
+    pub fn offload_gauge(&self, role: Role) -> Option<f64> {
+        let addr = if role == Role::A { CLAT_METRICS } else { PLAT_METRICS };
+        let (status, body) = http_get(self.ns(role), addr.parse().ok()?, "/metrics").ok()?;
+        if status != 200 {
+            return None;
+        }
+        Metrics::parse(&body).ok()?.get("xlat_tun_offload")
     }
 
     /// Adds `blackhole PREFIX` in `b` (destinations of the session test).

@@ -93,7 +93,7 @@ impl Meta {
         let offload = match (&t.offload, known) {
             (Some(v), true) => format!("XLAT_OFFLOAD={v}"),
             (Some(v), false) => format!("XLAT_OFFLOAD={v} passed, but this build does not know it (no TUN offloads)"),
-            (None, true) => "XLAT_OFFLOAD unset (the daemons' default)".to_owned(),
+            (None, true) => "XLAT_OFFLOAD unset (the daemons' default: auto)".to_owned(),
             (None, false) => "no TUN offloads (this build has no XLAT_OFFLOAD)".to_owned(),
         };
         Self {
@@ -209,6 +209,11 @@ pub fn markdown(opts: &Options, meta: &Meta, r: &Results) -> String {
         opts.pings,
         r.elapsed.as_secs_f64()
     );
+    if !r.offload.is_empty() {
+        let on: Vec<String> =
+            r.offload.iter().map(|(name, v)| format!("{name} {}", if *v >= 1.0 { "on" } else { "off" })).collect();
+        let _ = writeln!(m, "TUN offloads as the daemons reported them (`xlat_tun_offload`): {}.\n", on.join(", "));
+    }
     let _ = writeln!(m, "Cells: median (min–max) over the rounds. Meaning of every column: tests/bench/README.md.\n");
 
     if has(Test::Tcp) || has(Test::Tcp4) || has(Test::Reverse) {
