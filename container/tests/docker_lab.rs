@@ -462,9 +462,13 @@ impl Lab {
         let label = format!("{LABEL}={}", std::process::id());
         let mut all = vec!["run", "-d", "--name", &name, "--hostname", node.name(), "--network", "none"];
         all.extend(["--label", &label]);
-        // Traceroute needs every hop to answer; translated replies come
-        // back through other interfaces than their requests left by.
+        // IPv6 on (Docker turns it off in a container on no IPv6 network,
+        // and a TUN without it refuses IPv6 routes: EACCES). Traceroute
+        // needs every hop to answer; translated replies come back through
+        // other interfaces than their requests left by.
         for s in [
+            "net.ipv6.conf.all.disable_ipv6=0",
+            "net.ipv6.conf.default.disable_ipv6=0",
             "net.ipv4.icmp_ratelimit=0",
             "net.ipv6.icmp.ratelimit=0",
             "net.ipv4.conf.all.rp_filter=0",
@@ -512,9 +516,11 @@ impl Lab {
         s
     }
 
-    /// GET `url` with the router's busybox wget (status 200 only).
+    /// GET `url` with the router's busybox wget (status 200 only). No
+    /// `-T`: Debian's busybox-static 1.35 wget crashes with it (SIGSEGV);
+    /// the exec's own deadline bounds the wait.
     fn http_get(&self, url: &str) -> Option<String> {
-        let o = self.exec(Node::Router, &["wget", "-q", "-T", "2", "-O", "-", url], Duration::from_secs(5)).ok()?;
+        let o = self.exec(Node::Router, &["wget", "-q", "-O", "-", url], Duration::from_secs(5)).ok()?;
         o.status.success().then(|| String::from_utf8_lossy(&o.stdout).into_owned())
     }
 
@@ -827,10 +833,15 @@ fn check_http(lab: &Lab, want_sha: &str) -> Result<(), String> {
     if !o.status.success() || got != want_sha {
         return Err(format!("GET {url}: sha256 {got:?}, expected {want_sha} ({})", text(&o.stderr)));
     }
-    // busybox httpd -vv logs each client: it must be a pool4 address.
+    // busybox httpd -vv logs each request as `[::ffff:A.B.C.D]:PORT:
+    // url:/...`: the client must be a pool4 address.
     let log = lab.logs(Node::Server);
-    let seen: Vec<Ipv4Addr> =
-        log.lines().filter_map(|l| l.split(':').next().and_then(|a| a.trim().parse().ok())).collect();
+    let seen: Vec<Ipv4Addr> = log
+        .lines()
+        .filter(|l| l.contains(&format!("url:/{FILE}")))
+        .filter_map(|l| l.split_once("[::ffff:").and_then(|(_, r)| r.split_once(']')))
+        .filter_map(|(a, _)| a.parse().ok())
+        .collect();
     if !seen.iter().any(|a| in_pool4(*a)) {
         return Err(format!("the HTTP server saw no client in pool4 {POOL4}: {}", tail(&log, 10)));
     }
