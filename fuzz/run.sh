@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-60}"
-for t in translate_v4 translate_v6 roundtrip_4_6_4 checksum_incremental parse_config; do
+for t in translate_v4 translate_v6 roundtrip_4_6_4 checksum_incremental parse_config offload; do
   echo "== $t (${secs}s)"
   cargo +nightly fuzz run "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=4096
 done

@@ -328,9 +328,11 @@ impl Segmenter {
             gso::UDP_L4 => UDP_HDR,
             _ => return Err(OffloadError::BadHeader),
         };
-        let min_l3 = if family == Family::V4 { IPV4_HDR } else { IPV6_HDR };
+        // The transport header starts after the IP header and is whole.
+        let min_l3 = if family == Family::V4 { usize::from(pkt[0] & 0x0f) * 4 } else { IPV6_HDR };
+        let min_l4 = if kind == gso::UDP_L4 { UDP_HDR } else { TCP_HDR };
         let headers = l4 + l4_hdr;
-        if hdr.gso_size == 0 || l4 < min_l3 || l4_hdr < UDP_HDR || headers > pkt.len() {
+        if hdr.gso_size == 0 || l4 < min_l3.max(IPV4_HDR) || l4_hdr < min_l4 || headers > pkt.len() {
             return Err(OffloadError::BadHeader);
         }
         if family == Family::V4 && be16(pkt, 6).is_some_and(|f| f & 0x3fff != 0) {

@@ -213,6 +213,13 @@ fn plan_rejects_inconsistent_headers() {
     assert_eq!(plan(&h, &pkt, &cfg), Err(OffloadError::BadHeader), "GSO without a partial checksum");
     assert_eq!(plan(&tso(gso::TCPV4, 20, 1000), &[0x10; 64], &cfg), Err(OffloadError::Mismatch));
     assert!(Segmenter::new(&tso(gso::TCPV4, 20, 1000), &pkt[..30]).is_err());
+    // A TCP data offset under 5 words (found by the fuzzer): refused, not
+    // read past.
+    let mut short = pkt.clone();
+    short[20 + 12] = 0x30;
+    assert_eq!(Segmenter::new(&tso(gso::TCPV4, 20, 1000), &short).unwrap_err(), OffloadError::BadHeader);
+    // csum_start inside the IPv4 header.
+    assert!(Segmenter::new(&tso(gso::TCPV4, 12, 1000), &pkt).is_err());
 }
 
 #[test]
