@@ -413,3 +413,26 @@ fn bad_settings_exit_2_with_one_line() -> Result<()> {
     assert!(e.contains("--tun-name (XLAT_TUN_NAME)"), "{e}");
     Ok(())
 }
+
+#[test]
+fn routes_come_back_after_a_link_bounce() -> Result<()> {
+    if !ready("routes_come_back_after_a_link_bounce") {
+        return Ok(());
+    }
+    let ns = Netns::new()?;
+    let plat = Daemon::start(&ns, &BASE)?;
+    let complete = |r: &str| r.contains("64:ff9b::/96 dev plat") && r.contains("198.51.100.1 dev plat");
+    let at_start = routes(&ns)?;
+    assert!(complete(&at_start), "pool6 and pool4 routed into the TUN at start:\n{at_start}");
+    // The kernel removes a link's routes when it goes down; the daemon
+    // puts them back within its re-check period.
+    ns.ip(&["link", "set", "plat", "down"])?;
+    ns.ip(&["link", "set", "plat", "up"])?;
+    wait_until(Duration::from_secs(15), "pool6 and pool4 routes back after the bounce", || {
+        routes(&ns).ok().filter(|r| complete(r))
+    })
+    .map_err(|e| plat.explain(e))?;
+    assert!(plat.stop()?.success());
+    assert!(!routes(&ns)?.contains("dev plat"), "routes removed on exit");
+    Ok(())
+}

@@ -11,6 +11,10 @@ use rtnetlink::{Handle, RouteMessageBuilder};
 const IPV4_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
 const IPV6_FORWARD: &str = "/proc/sys/net/ipv6/conf/all/forwarding";
 
+/// How often a daemon checks that its routes into the TUN are still there
+/// (the kernel removes them when the link goes down).
+pub const ROUTE_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why the namespace could not be configured; one line each, naming the fix.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -143,6 +147,15 @@ impl Installed {
             }
         }
         restored
+    }
+
+    /// [`ensure`](Self::ensure), logging what came back; the daemons call
+    /// it every [`ROUTE_CHECK`].
+    pub async fn ensure_logged(&self) {
+        let n = self.ensure().await;
+        if n > 0 {
+            tracing::warn!(restored = n, "routes into the TUN were missing (link bounced?) and are back");
+        }
     }
 
     /// Moves the IPv6 route `old` to `new` (a CLAT prefix that followed

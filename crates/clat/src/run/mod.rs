@@ -40,7 +40,6 @@ use settings::{LogFormat, PlatPrefix, RunArgs, RunSettings};
 
 /// How often the routes into the TUN are checked (and put back if the
 /// kernel removed them when the link went down).
-const ROUTE_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Installs the log subscriber: stdout, text or JSON, `RUST_LOG` filter
 /// (default `info`).
@@ -164,7 +163,7 @@ async fn serve(
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
-    let mut route_check = tokio::time::interval(ROUTE_CHECK);
+    let mut route_check = tokio::time::interval(xlat_tun::routes::ROUTE_CHECK);
     route_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let outcome = loop {
         tokio::select! {
@@ -176,10 +175,7 @@ async fn serve(
             }
             _ = route_check.tick() => {
                 if let Some(r) = routes.as_ref() {
-                    let n = r.ensure().await;
-                    if n > 0 {
-                        tracing::warn!(restored = n, "routes into the TUN were missing (link bounced?) and are back");
-                    }
+                    r.ensure_logged().await;
                 }
             }
             Some(done) = workers.join_next() => {

@@ -163,10 +163,17 @@ async fn serve(
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
     let mut current = s.clone();
+    let mut route_check = tokio::time::interval(xlat_tun::routes::ROUTE_CHECK);
+    route_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let outcome = loop {
         tokio::select! {
             _ = term.recv() => break Ok("SIGTERM"),
             _ = int.recv() => break Ok("SIGINT"),
+            _ = route_check.tick() => {
+                if let Some(r) = routes.as_ref() {
+                    r.ensure_logged().await;
+                }
+            }
             _ = hup.recv() => {
                 let now = Timestamp::from(start.elapsed());
                 if let Some(next) = reload(args, &current, &shared, &config_tx, now) {
