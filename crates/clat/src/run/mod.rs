@@ -38,9 +38,6 @@ use xlat_tun::{IoCounters, TunConfig};
 use metrics::{Metrics, PrefixStatus};
 use settings::{LogFormat, PlatPrefix, RunArgs, RunSettings};
 
-/// How often the routes into the TUN are checked (and put back if the
-/// kernel removed them when the link went down).
-
 /// Installs the log subscriber: stdout, text or JSON, `RUST_LOG` filter
 /// (default `info`).
 pub(crate) fn init_logging(format: LogFormat) {
