@@ -13,8 +13,8 @@
 #                         for all four.
 #
 # As root, the Debian cross linkers, qemu-user-static, busybox-static (the
-# Docker lab's client, router and server), rust-src and the rustup targets
-# are installed first. Without them (not root), the missing architectures
+# Docker lab's client, router and server), openssl, rust-src and the rustup
+# targets are installed first. Without them (not root), the missing architectures
 # are SKIPPED with a message; with CI=true, a missing amd64 or arm64 image
 # fails the tests, and so does the Docker lab when the engine answers but
 # the lab cannot run.
@@ -36,10 +36,14 @@ fi
 args=(--arch "$archs")
 if [ "$(id -u)" = 0 ]; then
   args+=(--install-deps)
-  if command -v apt-get >/dev/null && ! dpkg -s busybox-static >/dev/null 2>&1; then
-    echo "== installing busybox-static (the Docker lab's client, router and server)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null ||
-      echo "warning: busybox-static could not be installed; the Docker lab will say why it cannot run"
+  # busybox-static: the Docker lab's client, router and server; openssl:
+  # the TLS server the foreign CLATs self-provision against under qemu.
+  missing=()
+  for p in busybox-static openssl iproute2 iptables; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if command -v apt-get >/dev/null && [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+      echo "warning: ${missing[*]} could not be installed; the tests that need them will say so"
   fi
 else
   echo "note: not root: container/build.sh will not install cross linkers or qemu-user-static"

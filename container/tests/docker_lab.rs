@@ -564,7 +564,7 @@ fn char_device(path: &Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
     let m = std::fs::metadata(path).ok()?;
     let rdev = m.rdev();
-    m.file_type().is_char_device().then(|| ((rdev >> 8) & 0xfff, (rdev & 0xff) | ((rdev >> 12) & 0xfff00)))
+    m.file_type().is_char_device().then_some(((rdev >> 8) & 0xfff, (rdev & 0xff) | ((rdev >> 12) & 0xfff00)))
 }
 
 /// `xlat_container::elf` says whether busybox is static (a scratch image has

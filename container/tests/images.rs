@@ -429,3 +429,161 @@ fn docker_loads_and_runs_the_amd64_images() {
         let _ = docker(&["rmi", "-f", &df_tag]);
     }
 }
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(str::to_owned))
+        .is_some_and(|l| l.split_whitespace().nth(2) == Some("0"))
+}
+
+/// Polls `cond` every 20 ms until it holds, for at most `timeout`.
+fn wait_for(timeout: std::time::Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A network namespace of its own (`ip netns`), deleted on drop with the
+/// processes still in it.
+struct Netns(String);
+
+impl Netns {
+    fn new(name: String) -> Self {
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        let o = Command::new("ip").args(["netns", "add", &name]).output().expect("ip runs");
+        assert!(o.status.success(), "ip netns add {name}: {}", text(&o.stderr));
+        let o = Command::new("ip").args(["-n", &name, "link", "set", "lo", "up"]).output().expect("ip runs");
+        assert!(o.status.success(), "lo up in {name}: {}", text(&o.stderr));
+        Self(name)
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.0, program]);
+        c
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        if let Ok(o) = Command::new("ip").args(["netns", "pids", &self.0]).output() {
+            for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-KILL", pid]).output();
+            }
+        }
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}
+
+/// A test CA and a certificate for 127.0.0.1 it signed (ECDSA P-256), by
+/// openssl: (CA file, certificate, key).
+fn test_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
+    let ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+    for step in [
+        format!("req -x509 {ec} -days 2 -subj /CN=xlat-test-CA -keyout ca.key -out ca.pem"),
+        format!("req {ec} -subj /CN=router.test -keyout key.pem -out cert.csr"),
+        "x509 -req -days 2 -CAcreateserial -in cert.csr -CA ca.pem -CAkey ca.key -extfile ext.cnf -out cert.pem".into(),
+    ] {
+        let o = Command::new("openssl").args(step.split(' ')).current_dir(dir).output().expect("openssl runs");
+        assert!(o.status.success(), "openssl {step}: {}", text(&o.stderr));
+    }
+    (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"))
+}
+
+/// The RouterOS API client's TLS on the oldest core of each family: rustls
+/// on ring, whose ARM assembly is why the ARMv5 binaries carry the ARMv7
+/// build attribute (see `Arch::elf`). Each foreign CLAT runs as the daemon
+/// (`clat run`, under qemu-user, in a network namespace of its own: TUN,
+/// routes) and self-provisions against `openssl s_server` with
+/// `XLAT_ROUTEROS_CA_FILE`: the TLS 1.3 handshake (ECDHE, ECDSA P-256
+/// verification, AEAD) must complete, and the server must read the API's
+/// `/login` sentence. An ARMv6+ instruction on ARM926 would be SIGILL.
+#[test]
+fn foreign_clat_daemon_speaks_tls_to_the_router_under_qemu() {
+    use std::process::Stdio;
+    use std::time::Duration;
+    let test = "foreign_clat_daemon_speaks_tls_to_the_router_under_qemu";
+    let foreign: Vec<Arch> =
+        images(test).into_iter().filter(|(r, a)| *r == Role::Clat && *a != Arch::Amd64).map(|(_, a)| a).collect();
+    if foreign.is_empty() {
+        return;
+    }
+    let why = if !is_root() {
+        Some("needs root (clat run in a network namespace)".to_owned())
+    } else {
+        ["openssl", "ip", "qemu-arm-static", "qemu-aarch64-static"]
+            .into_iter()
+            .find(|t| Command::new(t).arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err())
+            .map(|t| format!("{t} is not installed"))
+    };
+    if let Some(why) = why {
+        assert!(!in_ci(), "{test}: {why}, and CI=true: container/test.sh installs it as root");
+        return skipped(test, &why);
+    }
+    let pki = scratch("pki");
+    let (ca, cert, key) = test_pki(&pki);
+    for arch in foreign {
+        let (emu, cpu) = qemu(arch).expect("foreign");
+        let dir = extract(Role::Clat, arch);
+        let ns = Netns::new(format!("xlat-img-{}-{arch}", std::process::id()));
+        let server_out = dir.join("s_server.out");
+        let mut server = ns.command("openssl");
+        server.args(["s_server", "-quiet", "-accept", "8729", "-cert"]).arg(&cert).arg("-key").arg(&key);
+        // stdin stays open (piped): s_server closes the connection at EOF.
+        let mut server = server
+            .stdin(Stdio::piped())
+            .stdout(std::fs::File::create(&server_out).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openssl s_server");
+        let listening = wait_for(Duration::from_secs(10), || {
+            let o = ns.command("ss").args(["-Hltn", "sport", "=", ":8729"]).output().unwrap();
+            !o.stdout.is_empty()
+        });
+        assert!(listening, "{arch}: openssl s_server does not listen");
+
+        let clat_out = dir.join("clat.out");
+        let mut clat = ns.command(emu);
+        clat.args(["-cpu", cpu]).arg(dir.join("clat"));
+        clat.args(["run", "--plat-prefix", "2001:db8:64::/96", "--clat-ipv6", "2001:db8:aaaa::1"]);
+        clat.args(["--metrics-listen", "127.0.0.1:9464"]);
+        clat.envs([
+            ("XLAT_ROUTEROS_URL", "apis://127.0.0.1:8729"),
+            ("XLAT_ROUTEROS_USER", "xlat"),
+            ("XLAT_ROUTEROS_PASSWORD", "secret"),
+            ("XLAT_ROUTEROS_VETH", "veth-xlat"),
+        ]);
+        clat.env("XLAT_ROUTEROS_CA_FILE", &ca);
+        let log = std::fs::File::create(&clat_out).unwrap();
+        let mut clat = clat.stdout(log.try_clone().unwrap()).stderr(log).spawn().expect("qemu runs");
+        let mut exited = None;
+        let got_login = wait_for(Duration::from_secs(60), || {
+            exited = exited.or_else(|| clat.try_wait().ok().flatten());
+            let seen = std::fs::read(&server_out).unwrap_or_default();
+            exited.is_some() || seen.windows(6).any(|w| w == b"/login")
+        });
+        let _ = clat.kill();
+        let _ = clat.wait();
+        let _ = server.kill();
+        let _ = server.wait();
+        let seen = std::fs::read(&server_out).unwrap_or_default();
+        let log = std::fs::read_to_string(&clat_out).unwrap_or_default();
+        assert!(
+            got_login && seen.windows(6).any(|w| w == b"/login") && seen.windows(10).any(|w| w == b"=name=xlat"),
+            "{arch} ({cpu}): the router did not read /login over TLS (clat exit {exited:?}); server read {:?}\n{log}",
+            String::from_utf8_lossy(&seen)
+        );
+        drop(ns);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let _ = std::fs::remove_dir_all(pki);
+}
