@@ -186,7 +186,8 @@ pub(crate) struct RunArgs {
     #[arg(long, env = "XLAT_LOG_FORMAT", value_name = "text|json")]
     pub(crate) log_format: Option<String>,
 
-    /// Worker threads, one TUN queue and one NAT64 shard each [default: 1]
+    /// Worker threads, one TUN queue and one NAT64 shard each, or auto: one
+    /// per CPU [default: auto]
     #[arg(long, env = "XLAT_WORKERS", value_name = "N")]
     pub(crate) workers: Option<String>,
 
@@ -540,12 +541,15 @@ impl RunArgs {
             .unwrap_or(DEFAULT_TUN_MTU);
         let workers = m
             .parse(WORKERS, self.workers.as_deref(), text(&file.workers), |v| {
+                if v == "auto" {
+                    return Ok(xlat_tun::auto_workers());
+                }
                 v.parse::<u16>()
                     .ok()
                     .filter(|n| (1..=MAX_WORKERS).contains(n))
-                    .ok_or_else(|| "a number of workers from 1 to 64".to_owned())
+                    .ok_or_else(|| "a number of workers from 1 to 64, or auto".to_owned())
             })?
-            .unwrap_or(1);
+            .unwrap_or_else(xlat_tun::auto_workers);
         let offload = m
             .parse(OFFLOAD, self.offload.as_deref(), text(&file.offload), |v| {
                 v.parse::<xlat_tun::OffloadMode>().map_err(str::to_owned)

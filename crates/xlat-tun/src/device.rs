@@ -301,6 +301,13 @@ pub(crate) fn ensure_dev_node(path: &Path) -> Result<(), TunError> {
     }
 }
 
+/// The default worker count: one per CPU the process may run on (what a
+/// RouterOS container sees), at most 64.
+#[must_use]
+pub fn auto_workers() -> u16 {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(64) as u16)
+}
+
 /// The operator's choice of TUN offloads (`XLAT_OFFLOAD`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OffloadMode {

@@ -74,7 +74,9 @@ mod worker;
 pub mod routes;
 
 pub use batch::{Slot, BATCH};
-pub use device::{open, open_with, OffloadMode, TunConfig, TunDevice, TunError, MAX_QUEUES, MIN_MTU, TUN_DEV_PATH};
+pub use device::{
+    auto_workers, open, open_with, OffloadMode, TunConfig, TunDevice, TunError, MAX_QUEUES, MIN_MTU, TUN_DEV_PATH,
+};
 pub use io::{PacketIo, TunQueue};
 pub use mem::{mem_pair, mem_pair_offload, mem_pair_with_capacity, MemIo, MemPeer, MEM_PAIR_CAPACITY};
 pub use worker::{

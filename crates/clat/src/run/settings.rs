@@ -96,7 +96,8 @@ pub(crate) struct RunArgs {
     #[arg(long, env = "XLAT_LOG_FORMAT", value_name = "text|json")]
     pub(crate) log_format: Option<String>,
 
-    /// Worker threads, one TUN queue each [default: 1]
+    /// Worker threads, one TUN queue each, or auto: one per CPU [default:
+    /// auto]
     #[arg(long, env = "XLAT_WORKERS", value_name = "N")]
     pub(crate) workers: Option<String>,
 
@@ -310,9 +311,19 @@ impl RunArgs {
                 "json" => Ok(LogFormat::Json),
                 _ => Err("text or json"),
             })?;
-        let workers = parse_or(pick(WORKERS, &self.workers, file.workers.map(|v| v.to_string()))?, 1, |v| {
-            v.parse::<u16>().ok().filter(|n| (1..=MAX_WORKERS).contains(n)).ok_or("a number of workers from 1 to 64")
-        })?;
+        let workers = parse_or(
+            pick(WORKERS, &self.workers, file.workers.map(|v| v.to_string()))?,
+            xlat_tun::auto_workers(),
+            |v| {
+                if v == "auto" {
+                    return Ok(xlat_tun::auto_workers());
+                }
+                v.parse::<u16>()
+                    .ok()
+                    .filter(|n| (1..=MAX_WORKERS).contains(n))
+                    .ok_or("a number of workers from 1 to 64, or auto")
+            },
+        )?;
         let offload = match pick(OFFLOAD, &self.offload, file.offload)? {
             None => xlat_tun::OffloadMode::Auto,
             Some((v, o)) => check(OFFLOAD, o, &v, |v| v.parse::<xlat_tun::OffloadMode>())?,
