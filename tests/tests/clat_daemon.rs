@@ -235,6 +235,39 @@ fn v6_at(p: &[u8], at: usize) -> Ipv6Addr {
     Ipv6Addr::from(<[u8; 16]>::try_from(&p[at..at + 16]).expect("16 bytes"))
 }
 
+/// RFC 4443 §2.4 (f): the ICMP errors the daemon originates are paced
+/// (`--icmp-error-rate`, a burst of at most the rate, then the rate).
+#[test]
+fn originated_icmp_errors_are_rate_limited() -> Result<()> {
+    if !ready("originated_icmp_errors_are_rate_limited") {
+        return Ok(());
+    }
+    let ns = namespace()?;
+    let args = ["--plat-prefix", "2001:db8:64::/96", "--clat-ipv6", "2001:db8:aaaa::1", "--icmp-error-rate", "5"];
+    let clat = Daemon::start(&ns, &args)?;
+    // 20 packets whose TTL runs out here: each one would get a Time
+    // Exceeded. (From a LAN host without a mapping: its errors leave the
+    // namespace's routes instead of looping back through the CLAT.)
+    let lan_host = Ipv4Addr::new(198, 51, 100, 9);
+    let mut expiring = ipv4(lan_host, SERVER4, 17, &udp4(lan_host, SERVER4, b"ttl-1"));
+    expiring[8] = 1;
+    expiring[10..12].fill(0);
+    let c = inet(&expiring[..20], 0);
+    expiring[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut all = vec![expiring; 20];
+    all.push(ipv4(CLAT4, SERVER4, 17, &udp4(CLAT4, SERVER4, b"after-the-burst")));
+    probe(&ns, b"after-the-burst", &all).map_err(|e| clat.explain(e.context(metrics(&ns).unwrap_or_default())))?;
+    wait_metric(&ns, "xlat_drops_total{reason=\"ttl_exceeded\"}", 20).map_err(|e| clat.explain(e))?;
+    let m = metrics(&ns)?;
+    let sent = metric(&m, "xlat_icmp_errors_sent_total{family=\"ipv4\"}").unwrap_or(0);
+    let limited = metric(&m, "xlat_icmp_errors_rate_limited_total").unwrap_or(0);
+    // The burst (5), plus at most one earned while the probe wrote.
+    assert!((5..=6).contains(&sent), "errors sent: {sent}\n{m}");
+    assert_eq!(sent + limited, 20, "every expiring packet either answered or limited\n{m}");
+    assert!(clat.stop()?.success());
+    Ok(())
+}
+
 #[test]
 fn malformed_packets_are_counted_and_good_traffic_keeps_flowing() -> Result<()> {
     if !ready("malformed_packets_are_counted_and_good_traffic_keeps_flowing") {

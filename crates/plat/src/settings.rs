@@ -522,7 +522,11 @@ impl RunArgs {
     /// Merges flags/env, the `[plat]` file table and defaults; validates.
     pub(crate) fn resolve(&self) -> Result<RunSettings, SettingsError> {
         let file = self.plat.file()?;
-        let plat = self.plat.resolve_with(&file)?;
+        // The daemon paces the ICMP errors it originates (RFC 4443 §2.4 (f));
+        // `plat translate` does not.
+        let mut args = self.plat.clone();
+        args.translator.icmp_error_rate_default = xlat_config::DAEMON_ICMP_ERROR_RATE;
+        let plat = args.resolve_with(&file)?;
         let m = Merge { path: self.plat.translator.config.as_deref() };
         let tun_name = m
             .parse(TUN_NAME, self.tun_name.as_deref(), text(&file.tun_name), |v| {

@@ -101,6 +101,17 @@ pub struct TranslatorArgs {
     /// means `auto` (the CLAT), `false` means off. Not a flag.
     #[arg(skip)]
     pub mss_default_auto: bool,
+
+    /// RFC 4443 §2.4 (f): most ICMP errors the translator originates per
+    /// second and worker, in bursts of up to 50; 0: no limit [default: 1000
+    /// for the daemons, 0 offline]
+    #[arg(long, env = "XLAT_ICMP_ERROR_RATE", value_name = "PER_SECOND")]
+    pub icmp_error_rate: Option<String>,
+
+    /// A daemon's default for `icmp-error-rate` when no source sets it (the
+    /// offline translators keep 0: no limit). Not a flag.
+    #[arg(skip)]
+    pub icmp_error_rate_default: u32,
 }
 
 impl TranslatorArgs {
@@ -157,6 +168,9 @@ impl TranslatorArgs {
         )?;
         cfg.send_icmp_errors = switch(setting::ICMP_ERRORS, &self.icmp_errors, file.icmp_errors, cfg.send_icmp_errors)?;
         cfg.eam_hairpin = switch(setting::EAM_HAIRPIN, &self.eam_hairpin, file.eam_hairpin, cfg.eam_hairpin)?;
+        cfg.icmp_error_rate = m
+            .typed(setting::ICMP_ERROR_RATE, cli(&self.icmp_error_rate), file.icmp_error_rate, setting::rate)?
+            .unwrap_or(self.icmp_error_rate_default);
         let mss_file = file.mss_clamp.as_ref().map(MssValue::to_text);
         cfg.mss_clamp = match m.pick(setting::MSS_CLAMP, cli(&self.mss_clamp), mss_file, setting::mss_clamp)? {
             None if self.mss_default_auto && cfg.mtu_v6 >= IPV6_MIN_MTU => Some(cfg.default_mss()),
@@ -271,6 +285,19 @@ mod tests {
     }
 
     #[test]
+    fn icmp_error_rate_has_a_daemon_default_and_a_clear_error() {
+        let mut a = Cli::parse_from(["t"]).args;
+        assert_eq!(a.to_config().unwrap().icmp_error_rate, 0, "offline: no limit");
+        a.icmp_error_rate_default = 1000;
+        assert_eq!(a.to_config().unwrap().icmp_error_rate, 1000);
+        a.icmp_error_rate = Some("0".into());
+        assert_eq!(a.to_config().unwrap().icmp_error_rate, 0);
+        a.icmp_error_rate = Some("lots".into());
+        let e = a.to_config().unwrap_err().to_string();
+        assert!(e.contains("icmp-error-rate") && e.contains("errors per second"), "{e}");
+    }
+
+    #[test]
     fn flags_override_defaults() {
         let cli = Cli::parse_from([
             "t",
@@ -326,8 +353,9 @@ mod tests {
             send_icmp_errors: _,
             eam_hairpin: _,
             mss_clamp: _,
+            icmp_error_rate: _,
         } = Config::default();
-        assert_eq!(setting::ALL.len(), 15);
+        assert_eq!(setting::ALL.len(), 16);
     }
 
     #[test]

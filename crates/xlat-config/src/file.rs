@@ -27,6 +27,7 @@ pub(crate) struct FileSettings {
     pub(crate) icmp_errors: Option<bool>,
     pub(crate) eam_hairpin: Option<bool>,
     pub(crate) mss_clamp: Option<MssValue>,
+    pub(crate) icmp_error_rate: Option<u32>,
     /// `[clat]`: daemon settings of the CLAT, read by [`crate::load_section`].
     #[allow(dead_code)]
     pub(crate) clat: Option<toml::Table>,

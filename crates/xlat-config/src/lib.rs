@@ -42,3 +42,8 @@ pub use setting::Setting;
 /// Process exit code for a configuration error (the code `clap` uses for
 /// usage errors).
 pub const EXIT_CONFIG_ERROR: u8 = 2;
+
+/// The daemons' default for `icmp-error-rate` (RFC 4443 §2.4 (f)): ICMP
+/// errors originated per second and worker, as Linux's
+/// `icmp_msgs_per_sec`. The offline translators do not limit.
+pub const DAEMON_ICMP_ERROR_RATE: u32 = 1000;

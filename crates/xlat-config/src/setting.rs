@@ -56,6 +56,8 @@ settings! {
     EAM_HAIRPIN = "eam-hairpin", "XLAT_EAM_HAIRPIN";
     /// TCP MSS clamping on SYNs.
     MSS_CLAMP = "mss-clamp", "XLAT_MSS_CLAMP";
+    /// RFC 4443 §2.4 (f) rate limit of originated ICMP errors.
+    ICMP_ERROR_RATE = "icmp-error-rate", "XLAT_ICMP_ERROR_RATE";
 }
 
 /// Why a value was rejected and what is accepted (one line).
@@ -136,6 +138,11 @@ pub(crate) fn mss_clamp(s: &str) -> Result<MssClamp, Reason> {
             )),
         },
     }
+}
+
+/// ICMP errors per second (0: no limit).
+pub(crate) fn rate(s: &str) -> Result<u32, Reason> {
+    s.parse().map_err(|_| "expected errors per second, an integer (0: no limit)".into())
 }
 
 /// A switch.

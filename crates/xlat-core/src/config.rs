@@ -181,7 +181,15 @@ pub struct Config {
     /// Largest TCP MSS let through in SYNs, both directions (None: off).
     /// [`Config::default_mss`] derives it from the MTUs.
     pub mss_clamp: Option<u16>,
+    /// RFC 4443 §2.4 (f) / RFC 1812 §4.3.2.8: most ICMP errors the
+    /// translator originates per second (per translator, i.e. per worker),
+    /// with bursts of up to [`ICMP_ERROR_BURST`]; 0: no limit. Time comes
+    /// from the caller ([`crate::Translator::set_now`]).
+    pub icmp_error_rate: u32,
 }
+
+/// Errors the rate limiter lets through at once after a quiet period.
+pub const ICMP_ERROR_BURST: u32 = 50;
 
 impl Default for Config {
     fn default() -> Self {
@@ -201,6 +209,7 @@ impl Default for Config {
             send_icmp_errors: true,
             eam_hairpin: true,
             mss_clamp: None,
+            icmp_error_rate: 0,
         }
     }
 }

@@ -172,6 +172,10 @@ pub struct Counters {
     pub icmp4_errors_sent: u64,
     /// ICMPv6 errors the translator originated.
     pub icmp6_errors_sent: u64,
+    /// ICMP errors not sent because of the rate limit
+    /// ([`Config::icmp_error_rate`](crate::Config::icmp_error_rate)); the
+    /// packet itself is counted under its drop reason.
+    pub icmp_errors_rate_limited: u64,
     /// Drops by reason, indexed like [`DropReason::ALL`].
     pub drops: [u64; DropReason::COUNT],
 }
@@ -187,6 +191,7 @@ impl Default for Counters {
             hairpinned: 0,
             icmp4_errors_sent: 0,
             icmp6_errors_sent: 0,
+            icmp_errors_rate_limited: 0,
             drops: [0; DropReason::COUNT],
         }
     }
@@ -209,6 +214,7 @@ impl Counters {
         self.hairpinned += other.hairpinned;
         self.icmp4_errors_sent += other.icmp4_errors_sent;
         self.icmp6_errors_sent += other.icmp6_errors_sent;
+        self.icmp_errors_rate_limited += other.icmp_errors_rate_limited;
         for (a, b) in self.drops.iter_mut().zip(other.drops) {
             *a += b;
         }

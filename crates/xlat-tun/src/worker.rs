@@ -337,6 +337,7 @@ pub async fn run_worker<I: PacketIo, P: PacketProcessor>(
     let read_from = if vnet.is_some() { HEADROOM - VNET_HDR_LEN } else { HEADROOM };
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let started = std::time::Instant::now();
 
     loop {
         if stop_pending(&mut shutdown) {
@@ -367,6 +368,11 @@ pub async fn run_worker<I: PacketIo, P: PacketProcessor>(
                 return Err(e);
             }
         };
+        // The translator's clock (it paces the ICMP errors it originates):
+        // read once per wake-up.
+        if let Some(t) = processor.translator_mut() {
+            t.set_now(started.elapsed());
+        }
 
         if vnet.is_none() {
             counters.rx(n);

@@ -73,6 +73,12 @@ impl Metrics {
             DropReason::ALL.iter().map(|r| (format!("{{reason=\"{}\"}}", r.label()), c.drops(*r))).collect();
         family("xlat_drops_total", "Packets not translated, by reason.", "counter", &drops);
         family(
+            "xlat_icmp_errors_rate_limited_total",
+            "ICMP errors not sent because of the rate limit (icmp-error-rate).",
+            "counter",
+            &[(String::new(), c.icmp_errors_rate_limited)],
+        );
+        family(
             "xlat_icmp_errors_sent_total",
             "ICMP errors the translator originated, by family.",
             "counter",

@@ -331,6 +331,7 @@ impl RunArgs {
 
         let mut targs = self.translator.clone();
         targs.mss_default_auto = true;
+        targs.icmp_error_rate_default = xlat_config::DAEMON_ICMP_ERROR_RATE;
         let mut translator = targs.to_config()?;
         let plat = match pick(PLAT_PREFIX, &self.plat_prefix, file.plat_prefix)? {
             Some((v, _)) if v == "auto" => PlatPrefix::Auto,

@@ -97,6 +97,12 @@ impl Metrics {
             DropReason::ALL.iter().map(|r| (lbl("reason", r.label()), c.drops(*r).to_string())).collect();
         family("xlat_drops_total", "Packets the translator did not translate, by reason.", "counter", &drops);
         family(
+            "xlat_icmp_errors_rate_limited_total",
+            "ICMP errors not sent because of the rate limit (icmp-error-rate).",
+            "counter",
+            &[(String::new(), c.icmp_errors_rate_limited.to_string())],
+        );
+        family(
             "xlat_icmp_errors_sent_total",
             "ICMP errors the translator originated, by family.",
             "counter",

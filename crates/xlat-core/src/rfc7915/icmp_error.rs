@@ -37,7 +37,8 @@ impl Translator {
         let ihl = usize::from(packet[0] & 0x0f) * 4;
         let non_first = wire::be16(packet, 6).unwrap_or(0) & 0x1fff != 0;
         let is_error = packet[9] == proto::ICMP && packet.get(ihl).is_some_and(|t| is_v4_error(*t));
-        if !self.cfg.cfg.send_icmp_errors || non_first || is_error || is_reserved_v4(src) {
+        if !self.cfg.cfg.send_icmp_errors || non_first || is_error || is_reserved_v4(src) || !self.icmp_error_allowed()
+        {
             return Err(cause);
         }
         let quote = &packet[..packet.len().min(ICMP4_ERROR_MAX - IPV4_HDR - ICMP_HDR)];
@@ -74,7 +75,13 @@ impl Translator {
         let is_error = parsed.is_some_and(|ip| {
             ip.proto == proto::ICMPV6 && !non_first && packet.get(ip.l4_at).is_some_and(|t| is_v6_error(*t))
         });
-        if !self.cfg.cfg.send_icmp_errors || is_error || non_first || src.is_unspecified() || src.is_multicast() {
+        if !self.cfg.cfg.send_icmp_errors
+            || is_error
+            || non_first
+            || src.is_unspecified()
+            || src.is_multicast()
+            || !self.icmp_error_allowed()
+        {
             return Err(cause);
         }
         let quote = &packet[..packet.len().min(ICMP6_ERROR_MAX - IPV6_HDR - ICMP_HDR)];

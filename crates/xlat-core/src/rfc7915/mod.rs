@@ -50,6 +50,11 @@ pub struct Translator {
     /// Transport bytes per segment of a GSO super-packet being translated
     /// ([`Translator::set_gso_segment`]); MTU and DF decisions use it.
     pub(crate) gso_segment: Option<usize>,
+    /// The caller's clock ([`Translator::set_now`]), in microseconds.
+    pub(crate) now_us: u64,
+    /// ICMP error token bucket: tokens left and when it was last refilled.
+    pub(crate) icmp_tokens: u32,
+    pub(crate) icmp_refilled_us: u64,
 }
 
 impl Translator {
@@ -70,6 +75,9 @@ impl Translator {
             hairpin_pass: false,
             stateful: None,
             gso_segment: None,
+            now_us: 0,
+            icmp_tokens: crate::config::ICMP_ERROR_BURST,
+            icmp_refilled_us: 0,
         }
     }
 
@@ -87,6 +95,38 @@ impl Translator {
     /// [`crate::offload`], whose [`plan`](crate::offload::plan) computes it.
     pub fn set_gso_segment(&mut self, segment: Option<usize>) {
         self.gso_segment = segment;
+    }
+
+    /// Tells the translator the time (any monotonic clock, e.g. since the
+    /// worker started): it only paces the ICMP errors it originates
+    /// ([`Config::icmp_error_rate`]). A sans-IO core has no clock of its
+    /// own; the TUN worker calls this once per wake-up.
+    pub fn set_now(&mut self, now: core::time::Duration) {
+        self.now_us = u64::try_from(now.as_micros()).unwrap_or(u64::MAX);
+    }
+
+    /// Takes a token for one ICMP error, refilling the bucket first.
+    /// `false` (and counted) when the rate limit says no.
+    pub(crate) fn icmp_error_allowed(&mut self) -> bool {
+        const MICROS: u64 = 1_000_000;
+        let rate = u64::from(self.cfg.cfg.icmp_error_rate);
+        if rate == 0 {
+            return true;
+        }
+        let burst = crate::config::ICMP_ERROR_BURST.min(self.cfg.cfg.icmp_error_rate);
+        let elapsed = self.now_us.saturating_sub(self.icmp_refilled_us);
+        let earned = elapsed.saturating_mul(rate) / MICROS;
+        if earned > 0 {
+            self.icmp_tokens = u32::try_from(u64::from(self.icmp_tokens) + earned).unwrap_or(u32::MAX).min(burst);
+            self.icmp_refilled_us = self.now_us;
+        }
+        self.icmp_tokens = self.icmp_tokens.min(burst);
+        if self.icmp_tokens == 0 {
+            self.counters.icmp_errors_rate_limited += 1;
+            return false;
+        }
+        self.icmp_tokens -= 1;
+        true
     }
 
     /// The length MTU and DF decisions see for a packet of `len` bytes

@@ -1616,3 +1616,34 @@ fn checksum_neutral_clat_address_leaves_transport_checksums_unchanged() {
     let Ok(Action::Translated { .. }) = x.translate(&reply, &mut out) else { panic!() };
     assert_eq!(out[20 + 16..20 + 18], reply[40 + 16..40 + 18], "TCP checksum unchanged 6 -> 4");
 }
+
+/// RFC 4443 §2.4 (f): originated ICMP errors are rate-limited (token
+/// bucket: a burst, then `icmp-error-rate` per second of the caller's
+/// clock); the dropped packet is still counted under its reason.
+#[test]
+fn originated_icmp_errors_are_rate_limited() {
+    let mut x = xlat_with(|c| c.icmp_error_rate = 10);
+    let mut out = vec![0u8; OUT_BUF_LEN];
+    // TTL 1: each one would get a Time Exceeded.
+    let pkt = v4(CLAT4, Ipv4Addr::new(198, 51, 100, 7), 17, &[0u8; 8], |p| p[8] = 1);
+    let mut sent = 0;
+    for _ in 0..15 {
+        if matches!(x.translate(&pkt, &mut out), Ok(Action::IcmpError { .. })) {
+            sent += 1;
+        }
+    }
+    assert_eq!(sent, 10, "the burst is the rate when the rate is under 50");
+    assert_eq!(x.counters().icmp_errors_rate_limited, 5);
+    assert_eq!(x.counters().drops(DropReason::TtlExceeded), 15, "every packet counted");
+    // 100 ms at 10/s earn one more.
+    x.set_now(core::time::Duration::from_millis(100));
+    assert!(matches!(x.translate(&pkt, &mut out), Ok(Action::IcmpError { .. })));
+    assert!(matches!(x.translate(&pkt, &mut out), Err(DropReason::TtlExceeded)));
+    // A long quiet period refills up to the burst only.
+    x.set_now(core::time::Duration::from_secs(60));
+    let again = (0..20).filter(|_| matches!(x.translate(&pkt, &mut out), Ok(Action::IcmpError { .. }))).count();
+    assert_eq!(again, 10);
+    // 0: no limit.
+    let mut free = xlat();
+    assert!((0..200).all(|_| matches!(free.translate(&pkt, &mut out), Ok(Action::IcmpError { .. }))));
+}
