@@ -13,8 +13,8 @@
 //! live in one shard, which holds `max-sessions / workers`, so W workers
 //! would need W times the tables for the same sessions. Datagrams the TUN drops under the burst are sent again:
 //! passes repeat (at most [`MAX_PASSES`]) until the `plat_sessions` gauge
-//! of `/metrics` reaches N. The sender is paced (bursts of 250) so
-//! that a pass loses little.
+//! of `/metrics` reaches N. The sender is paced (bursts of 250, halved
+//! from pass to pass) so that a pass loses little.
 
 use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
 use std::time::{Duration, Instant};
@@ -66,6 +66,9 @@ pub struct Memory {
     pub passes: u32,
     /// Time to create them.
     pub elapsed: Duration,
+    /// The non-zero drop, limit, eviction and expiry series of `/metrics`
+    /// at the end (why a session may be missing).
+    pub refusals: Vec<String>,
 }
 
 /// `VmRSS` and `VmHWM` of `pid`, kB.
@@ -77,25 +80,46 @@ fn rss(pid: u32) -> Result<(u64, u64)> {
     Ok((field("VmRSS:").context("no VmRSS")?, field("VmHWM:").context("no VmHWM")?))
 }
 
-fn sessions(net: &Net) -> Result<f64> {
+fn metrics(net: &Net) -> Result<Metrics> {
     let addr: SocketAddr = net::PLAT_METRICS.parse()?;
     let (status, body) = http_get(net.ns(Role::B), addr, "/metrics")?;
     if status != 200 {
         bail!("GET /metrics answered {status}");
     }
-    Ok(Metrics::parse(&body)?.sum("plat_sessions"))
+    Metrics::parse(&body)
 }
 
-/// Sends one datagram from every source port to every destination.
-fn send_pass(net: &Net, per_source: u32) -> Result<()> {
+fn sessions(net: &Net) -> Result<f64> {
+    Ok(metrics(net)?.sum("plat_sessions"))
+}
+
+/// `series value` of the non-zero series that say why a packet made no
+/// session.
+fn refusals(net: &Net) -> Vec<String> {
+    let Ok(m) = metrics(net) else { return Vec::new() };
+    let why = ["drop", "limit", "evicted", "expired", "lost", "sessions_created"];
+    m.nonzero()
+        .filter(|s| why.iter().any(|w| s.name().contains(w)))
+        .map(|s| format!("{} {}", s.series, s.value))
+        .collect()
+}
+
+/// Sends one datagram from every source port to every destination; pass
+/// `pass` (from 1) sends in bursts of `BURST >> (pass - 1)` (at least 8)
+/// and starts each source's destinations at another offset, so that what
+/// a pass lost is not lost at the same moment again.
+fn send_pass(net: &Net, per_source: u32, pass: u32) -> Result<()> {
+    let burst = (BURST >> (pass - 1).min(5)).max(8);
+    let offset = pass.wrapping_mul(7919) % per_source.max(1);
     let src: Ipv6Addr = net::CLIENT_V6.parse()?;
     net.ns(Role::Client).enter(|| {
         let payload = [0u8; 8];
         for s in 0..SOURCE_PORTS {
             let port = u16::try_from(FIRST_SRC_PORT + s)?;
             let sock = UdpSocket::bind(SocketAddrV6::new(src, port, 0, 0)).context("binding a UDP socket")?;
-            for d in 0..per_source {
-                if d % BURST == 0 {
+            for i in 0..per_source {
+                let d = (i + offset) % per_source;
+                if i % burst == 0 {
                     // Pacing, not synchronisation: bursts longer than the
                     // TUN's queue (500 packets) would mostly be dropped.
                     std::thread::sleep(PACE);
@@ -139,7 +163,7 @@ pub fn measure(net: &Net, t: &Translators, workers: u16, target: u32) -> Result<
             let mut have = 0.0;
             while passes < MAX_PASSES && have < f64::from(target) {
                 passes += 1;
-                send_pass(net, per_source)?;
+                send_pass(net, per_source, passes)?;
                 // Settled: the same value twice in a row, 200 ms apart.
                 let mut last = -1.0;
                 let deadline = Instant::now() + SETTLE;
@@ -157,6 +181,7 @@ pub fn measure(net: &Net, t: &Translators, workers: u16, target: u32) -> Result<
                 bail!("plat exited ({status}): {}", plat.daemon.log());
             }
             let (rss_kb, hwm_kb) = rss(pid)?;
+            let refusals = refusals(net);
             Ok(Memory {
                 target,
                 sessions: have,
@@ -167,6 +192,7 @@ pub fn measure(net: &Net, t: &Translators, workers: u16, target: u32) -> Result<
                 hwm_kb,
                 passes,
                 elapsed: begin.elapsed(),
+                refusals,
             })
         })();
         let _ = plat.daemon.terminate(Duration::from_secs(10));

@@ -337,8 +337,9 @@ pub fn markdown(opts: &Options, meta: &Meta, r: &Results) -> String {
         if mem.sessions < f64::from(mem.target) {
             let _ = writeln!(
                 m,
-                "(The gauge stopped short of the {} sessions asked: the figure is for fewer.)\n",
-                mem.target
+                "(The gauge stopped short of the {} sessions asked: the figure is for fewer. The PLAT's counters: {}.)\n",
+                mem.target,
+                mem.refusals.join(", ")
             );
         }
     }
