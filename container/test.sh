@@ -26,8 +26,8 @@ if [ -n "${XLAT_CONTAINER_ARCHS:-}" ]; then
   archs=$XLAT_CONTAINER_ARCHS
 elif rustup run nightly rustc -V >/dev/null 2>&1; then
   archs=amd64,arm64,arm,armv5
-  echo "== container images: amd64, arm64, and arm (ARMv7) + armv5 (nightly toolchain found; about 5 more minutes cold,
-   XLAT_CONTAINER_ARCHS=amd64,arm64 leaves them out)"
+  echo "== container images: amd64, arm64, and arm (ARMv7) + armv5 (nightly toolchain found)"
+  echo "   the two nightly builds add about 5 minutes cold; XLAT_CONTAINER_ARCHS=amd64,arm64 leaves them out"
 else
   archs=amd64,arm64
   echo "== container images: amd64, arm64 only. arm (ARMv7) and armv5 SKIPPED: no nightly toolchain"
