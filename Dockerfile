@@ -5,8 +5,8 @@
 # container/build.sh also writes the tars that `/container/add file=...`
 # imports (see container/README.md).
 #
-#   container/build.sh --arch amd64,arm64,arm
-#   docker buildx build --platform linux/amd64,linux/arm64,linux/arm/v7 \
+#   container/build.sh --arch all
+#   docker buildx build --platform linux/amd64,linux/arm64,linux/arm/v7,linux/arm/v5 \
 #       --target clat -t registry.example/xlat:0.1.0 --push target/images/rootfs
 #   docker buildx build --platform linux/amd64,linux/arm64 \
 #       --target plat -t registry.example/xlat-plat:0.1.0 --push target/images/rootfs
