@@ -243,7 +243,7 @@ fn originated_icmp_errors_are_rate_limited() -> Result<()> {
         return Ok(());
     }
     let ns = namespace()?;
-    let args = ["--plat-prefix", "2001:db8:64::/96", "--clat-ipv6", "2001:db8:aaaa::1", "--icmp-error-rate", "5"];
+    let args = ["--plat-prefix", "2001:db8:64::/96", "--clat-ipv6", "2001:db8:aaaa::1", "--icmp-error-rate", "2"];
     let clat = Daemon::start(&ns, &args)?;
     // 20 packets whose TTL runs out here: each one would get a Time
     // Exceeded. (From a LAN host without a mapping: its errors leave the
@@ -261,8 +261,9 @@ fn originated_icmp_errors_are_rate_limited() -> Result<()> {
     let m = metrics(&ns)?;
     let sent = metric(&m, "xlat_icmp_errors_sent_total{family=\"ipv4\"}").unwrap_or(0);
     let limited = metric(&m, "xlat_icmp_errors_rate_limited_total").unwrap_or(0);
-    // The burst (5), plus at most one earned while the probe wrote.
-    assert!((5..=6).contains(&sent), "errors sent: {sent}\n{m}");
+    // The burst (2), plus what the clock earned while the probe wrote (2
+    // per second; the exact arithmetic is a unit test of the core).
+    assert!((2..=5).contains(&sent), "errors sent: {sent}\n{m}");
     assert_eq!(sent + limited, 20, "every expiring packet either answered or limited\n{m}");
     assert!(clat.stop()?.success());
     Ok(())

@@ -129,8 +129,9 @@ pub enum TunError {
         /// The system error.
         source: io::Error,
     },
-    /// [`open`](crate::open) was called outside a tokio runtime.
-    #[error("no tokio runtime: xlat_tun::open must be called from inside a tokio runtime")]
+    /// [`open`](crate::open) or [`DetachedQueue::attach`] was called
+    /// outside a tokio runtime.
+    #[error("no tokio runtime: xlat_tun::open and DetachedQueue::attach must be called from inside a tokio runtime")]
     NoRuntime,
     /// An interface of that name already exists.
     #[error("interface '{name}' already exists (another xlat daemon?): pick another name, or delete it with 'ip link del {name}'")]
@@ -333,17 +334,17 @@ impl std::str::FromStr for OffloadMode {
     }
 }
 
-/// Opens the TUN like [`open`], with offloads as `mode` says; with
-/// [`OffloadMode::Auto`] a kernel that refuses them gets a TUN without
-/// (the returned flag says which). `cfg.offload` is ignored.
-pub fn open_with(cfg: &TunConfig, mode: OffloadMode) -> Result<(TunDevice, bool), TunError> {
+/// Opens the TUN like [`open_detached`], with offloads as `mode` says;
+/// with [`OffloadMode::Auto`] a kernel that refuses them gets a TUN
+/// without (the returned flag says which). `cfg.offload` is ignored.
+pub fn open_with(cfg: &TunConfig, mode: OffloadMode) -> Result<(DetachedTun, bool), TunError> {
     let with = |offload| TunConfig { offload, ..cfg.clone() };
     match mode {
-        OffloadMode::Off => open(&with(false)).map(|d| (d, false)),
-        OffloadMode::On => open(&with(true)).map(|d| (d, true)),
-        OffloadMode::Auto => match open(&with(true)) {
+        OffloadMode::Off => open_detached(&with(false)).map(|d| (d, false)),
+        OffloadMode::On => open_detached(&with(true)).map(|d| (d, true)),
+        OffloadMode::Auto => match open_detached(&with(true)) {
             Ok(d) => Ok((d, true)),
-            Err(TunError::OffloadUnsupported { .. }) => open(&with(false)).map(|d| (d, false)),
+            Err(TunError::OffloadUnsupported { .. }) => open_detached(&with(false)).map(|d| (d, false)),
             Err(e) => Err(e),
         },
     }
@@ -415,6 +416,16 @@ pub fn open(cfg: &TunConfig) -> Result<TunDevice, TunError> {
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(TunError::NoRuntime);
     }
+    let d = open_detached(cfg)?;
+    let queues = d.queues.into_iter().map(DetachedQueue::attach).collect::<Result<Vec<_>, _>>()?;
+    Ok(TunDevice { name: d.name, if_index: d.if_index, mtu: d.mtu, offload: d.offload, queues })
+}
+
+/// Opens the TUN like [`open`], but leaves its queues unregistered: each
+/// goes to its own worker thread, which attaches it to its own runtime
+/// ([`DetachedQueue::attach`], [`crate::Workers`]). Needs no runtime.
+pub fn open_detached(cfg: &TunConfig) -> Result<DetachedTun, TunError> {
+    cfg.validate()?;
     // Attaching to an existing multi-queue TUN would succeed and silently
     // share its traffic with whoever holds it: refuse a taken name.
     if !cfg.name.is_empty() && !cfg.name.contains('%') && Path::new(SYS_NET).join(&cfg.name).exists() {
@@ -458,19 +469,87 @@ pub fn open(cfg: &TunConfig) -> Result<TunDevice, TunError> {
         sync.push(queue);
     }
     sync.insert(0, first);
+    let queues =
+        sync.into_iter().enumerate().map(|(index, dev)| DetachedQueue { dev, index, name: name.clone() }).collect();
+    Ok(DetachedTun { name, if_index, mtu: cfg.mtu, offload: cfg.offload, queues })
+}
 
-    let queues = sync
-        .into_iter()
-        .enumerate()
-        .map(|(index, dev)| {
-            AsyncDevice::new(dev).map(|dev| TunQueue::new(dev, index)).map_err(|source| TunError::Register {
-                name: name.clone(),
-                index,
-                source,
-            })
+/// An open TUN whose queues are not registered with any runtime yet
+/// ([`open_detached`]).
+#[derive(Debug)]
+pub struct DetachedTun {
+    name: String,
+    if_index: u32,
+    mtu: u16,
+    offload: bool,
+    queues: Vec<DetachedQueue>,
+}
+
+impl DetachedTun {
+    /// The interface name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The interface index (for netlink).
+    #[must_use]
+    pub fn if_index(&self) -> u32 {
+        self.if_index
+    }
+
+    /// The MTU set on the interface.
+    #[must_use]
+    pub fn mtu(&self) -> u16 {
+        self.mtu
+    }
+
+    /// Whether the queues run with offloads.
+    #[must_use]
+    pub fn offload(&self) -> bool {
+        self.offload
+    }
+
+    /// Takes the queues, one per worker.
+    #[must_use]
+    pub fn into_queues(self) -> Vec<DetachedQueue> {
+        self.queues
+    }
+}
+
+/// One queue of a [`DetachedTun`], to be attached inside the runtime that
+/// will drive it.
+pub struct DetachedQueue {
+    dev: SyncDevice,
+    index: usize,
+    name: String,
+}
+
+impl std::fmt::Debug for DetachedQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DetachedQueue").field("name", &self.name).field("index", &self.index).finish_non_exhaustive()
+    }
+}
+
+impl DetachedQueue {
+    /// Index of this queue on its interface.
+    #[must_use]
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Registers the queue with the current tokio runtime's reactor.
+    pub fn attach(self) -> Result<TunQueue, TunError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(TunError::NoRuntime);
+        }
+        let (name, index) = (self.name, self.index);
+        AsyncDevice::new(self.dev).map(|dev| TunQueue::new(dev, index)).map_err(|source| TunError::Register {
+            name,
+            index,
+            source,
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(TunDevice { name, if_index, mtu: cfg.mtu, offload: cfg.offload, queues })
+    }
 }
 
 #[cfg(test)]

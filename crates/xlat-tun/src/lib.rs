@@ -69,16 +69,19 @@ mod batch;
 mod device;
 mod io;
 mod mem;
+mod threads;
 mod worker;
 
 pub mod routes;
 
 pub use batch::{Slot, BATCH};
 pub use device::{
-    auto_workers, open, open_with, OffloadMode, TunConfig, TunDevice, TunError, MAX_QUEUES, MIN_MTU, TUN_DEV_PATH,
+    auto_workers, open, open_detached, open_with, DetachedQueue, DetachedTun, OffloadMode, TunConfig, TunDevice,
+    TunError, MAX_QUEUES, MIN_MTU, TUN_DEV_PATH,
 };
 pub use io::{PacketIo, TunQueue};
 pub use mem::{mem_pair, mem_pair_offload, mem_pair_with_capacity, MemIo, MemPeer, MEM_PAIR_CAPACITY};
+pub use threads::Workers;
 pub use worker::{
     run_worker, IoCounters, IoStats, PacketProcessor, Processed, HEADROOM, MAX_POLL_TRANSMIT, MAX_READS_PER_WAKE, TICK,
     VNET_HDR_LEN, WORKER_BUF_LEN,

@@ -189,3 +189,47 @@ fn spawn_translating_worker(
 ) -> JoinHandle<io::Result<()>> {
     tokio::spawn(run_worker(queue, translator, shutdown, counters))
 }
+
+/// Worker threads (one single-threaded runtime each) attach their detached
+/// queues, translate what the kernel routes into the TUN, stop on shutdown,
+/// and the interface goes away with the last of them.
+#[test]
+fn worker_threads_translate_and_stop_on_shutdown() {
+    if !have_root("worker_threads_translate_and_stop_on_shutdown") {
+        return;
+    }
+    let name = unique_name("w");
+    let tun = xlat_tun::open_detached(&TunConfig { name: name.clone(), mtu: 1500, queues: 2, offload: true }).unwrap();
+    assert!(tun.offload());
+    let (stop, shutdown) = watch::channel(false);
+    let counters = IoCounters::new();
+    let mut workers = xlat_tun::Workers::new();
+    for queue in tun.into_queues() {
+        let translator = Translator::new(xlat_core::Config {
+            pool6: Some("2001:db8:64::/96".parse().unwrap()),
+            ..xlat_core::Config::default()
+        })
+        .unwrap();
+        workers.spawn("test-worker", queue, translator, shutdown.clone(), Arc::clone(&counters)).unwrap();
+    }
+    // The kernel sends its own MLD/ND traffic into the TUN once it is up
+    // with an address: wait until a worker has read something.
+    ip(&["-6", "addr", "add", "fe80::1/64", "dev", &name, "nodad"]);
+    ip(&["link", "set", &name, "up"]);
+    let deadline = Instant::now() + WITHIN;
+    let mut seen = false;
+    while Instant::now() < deadline && !seen {
+        // Nudge the kernel: a ping to a link-local peer behind the TUN.
+        let _ = Command::new("ping").args(["-6", "-c", "1", "-W", "1", &format!("fe80::2%{name}")]).output();
+        seen = counters.snapshot().rx_packets > 0;
+    }
+    assert!(seen, "the worker threads read what the kernel sent into the TUN");
+    stop.send(true).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    for _ in 0..2 {
+        let (_, result) = rt.block_on(async { tokio::time::timeout(WITHIN, workers.next_exit()).await }).unwrap();
+        result.unwrap();
+    }
+    workers.join();
+    assert_gone(&name);
+}

@@ -55,7 +55,9 @@ pub(crate) fn init_logging(format: LogFormat) {
 pub(crate) fn run(args: RunArgs, settings: RunSettings) -> anyhow::Result<()> {
     init_logging(settings.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(usize::from(settings.workers) + 1)
+        // Control tasks only (signals, prefix discovery, RouterOS): the
+        // workers run on threads of their own (xlat_tun::Workers).
+        .worker_threads(1)
         .thread_name("clat")
         .enable_all()
         .build()
@@ -107,7 +109,7 @@ async fn daemon(args: RunArgs, s: RunSettings) -> anyhow::Result<()> {
 async fn serve(
     args: &RunArgs,
     s: &RunSettings,
-    tun: xlat_tun::TunDevice,
+    tun: xlat_tun::DetachedTun,
     mut routes: Option<netcfg::Installed>,
 ) -> anyhow::Result<()> {
     let io = IoCounters::new();
@@ -129,10 +131,12 @@ async fn serve(
     let initial: Resolved = s.translator.clone().validate()?;
     let (config_tx, config_rx) = watch::channel::<Option<Arc<Resolved>>>(None);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut workers = tokio::task::JoinSet::new();
+    let mut workers = xlat_tun::Workers::new();
     for (queue, slot) in tun.into_queues().into_iter().zip(published) {
         let proc = worker::ClatWorker::new(config_rx.clone(), slot, initial.clone());
-        workers.spawn(xlat_tun::run_worker(queue, proc, stop_rx.clone(), Arc::clone(&io)));
+        workers
+            .spawn("clat-worker", queue, proc, stop_rx.clone(), Arc::clone(&io))
+            .context("cannot start a worker thread")?;
     }
 
     let ctx = prefix::PrefixCtx {
@@ -175,11 +179,10 @@ async fn serve(
                     r.ensure_logged().await;
                 }
             }
-            Some(done) = workers.join_next() => {
+            (queue, done) = workers.next_exit() => {
                 break Err(match done {
-                    Ok(Ok(())) => anyhow::anyhow!("a worker stopped unexpectedly"),
-                    Ok(Err(e)) => anyhow::Error::new(e).context("TUN read failed"),
-                    Err(e) => anyhow::Error::new(e).context("worker panicked"),
+                    Ok(()) => anyhow::anyhow!("worker {queue} stopped unexpectedly"),
+                    Err(e) => anyhow::Error::new(e).context(format!("worker {queue}: TUN read failed")),
                 });
             }
         }
@@ -196,7 +199,7 @@ async fn serve(
         tracing::info!("routes removed");
     }
     let _ = stop_tx.send(true);
-    while workers.join_next().await.is_some() {}
+    let _ = tokio::task::spawn_blocking(move || workers.join()).await;
     if let Some(d) = discovery {
         d.abort();
     }

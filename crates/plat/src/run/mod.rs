@@ -55,7 +55,9 @@ fn init_logging(format: LogFormat) {
 pub(crate) fn run(args: RunArgs, settings: RunSettings) -> anyhow::Result<()> {
     init_logging(settings.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(usize::from(settings.workers) + 1)
+        // Control tasks only (signals, prefix discovery, RouterOS): the
+        // workers run on threads of their own (xlat_tun::Workers).
+        .worker_threads(1)
         .thread_name("plat")
         .enable_all()
         .build()
@@ -122,7 +124,7 @@ async fn daemon(args: RunArgs, s: RunSettings) -> anyhow::Result<()> {
 async fn serve(
     args: &RunArgs,
     s: &RunSettings,
-    tun: xlat_tun::TunDevice,
+    tun: xlat_tun::DetachedTun,
     routes: &mut Option<netcfg::Installed>,
 ) -> anyhow::Result<()> {
     let shared = Arc::new(Shared::new(&s.plat, usize::from(s.workers))?);
@@ -145,12 +147,14 @@ async fn serve(
     let (config_tx, config_rx) = watch::channel(Arc::new(initial.clone()));
     let (stop_tx, stop_rx) = watch::channel(false);
     let start = Instant::now();
-    let mut workers = tokio::task::JoinSet::new();
+    let mut workers = xlat_tun::Workers::new();
     for (queue, slot) in tun.into_queues().into_iter().zip(published) {
         let seed = crate::settings::random_seed() as u32;
         let engine = Engine::new(Arc::clone(&shared), initial.clone(), seed);
         let proc = worker::PlatWorker::new(engine, start, config_rx.clone(), slot);
-        workers.spawn(xlat_tun::run_worker(queue, proc, stop_rx.clone(), Arc::clone(&io)));
+        workers
+            .spawn("plat-worker", queue, proc, stop_rx.clone(), Arc::clone(&io))
+            .context("cannot start a worker thread")?;
     }
     tracing::info!(workers = s.workers, "plat running");
     // RouterOS self-provisioning: at start, then every re-check period.
@@ -183,11 +187,10 @@ async fn serve(
                     }
                 }
             }
-            Some(done) = workers.join_next() => {
+            (queue, done) = workers.next_exit() => {
                 break Err(match done {
-                    Ok(Ok(())) => anyhow::anyhow!("a worker stopped unexpectedly"),
-                    Ok(Err(e)) => anyhow::Error::new(e).context("TUN read failed"),
-                    Err(e) => anyhow::Error::new(e).context("worker panicked"),
+                    Ok(()) => anyhow::anyhow!("worker {queue} stopped unexpectedly"),
+                    Err(e) => anyhow::Error::new(e).context(format!("worker {queue}: TUN read failed")),
                 });
             }
         }
@@ -204,7 +207,7 @@ async fn serve(
         tracing::info!("routes removed");
     }
     let _ = stop_tx.send(true);
-    while workers.join_next().await.is_some() {}
+    let _ = tokio::task::spawn_blocking(move || workers.join()).await;
     let c = metrics.counters();
     let nat = shared.nat.stats();
     match outcome {
