@@ -5,7 +5,7 @@
 # health check that withdraws the PLAT routes while the container is down.
 #
 # Before: /system/device-mode/update container=yes (confirm on the device),
-# install the container package, upload xlat-<version>-arm64.tar (from
+# install the container package, upload xlat-plat-<version>-arm64.tar (from
 # container/build.sh) to the router's disk.
 # Then: edit the values below, upload this file and run
 #   /import plat-install.rsc

@@ -121,17 +121,23 @@ async fn kernel_answers_a_ping_written_to_a_queue() {
         p
     };
     let mut queues = dev.into_queues();
-    queues[0].send(&request).await.unwrap();
 
     // The kernel may also send router solicitations and MLD reports; skip
-    // them. The reply comes back on whichever queue the kernel picks.
+    // them. The reply comes back on whichever queue the kernel picks. The
+    // request is sent again every half second until then (a busy machine
+    // may drop one, as any network may), within the deadline.
     let reply = tokio::time::timeout(WITHIN, async {
         let (mut buf0, mut buf1) = (vec![0u8; 65536], vec![0u8; 65536]);
+        let mut resend = tokio::time::interval(Duration::from_millis(500));
         loop {
             let (q0, q1) = queues.split_at_mut(1);
             let pkt = tokio::select! {
                 n = q0[0].recv(&mut buf0) => &buf0[..n.unwrap()],
                 n = q1[0].recv(&mut buf1) => &buf1[..n.unwrap()],
+                _ = resend.tick() => {
+                    q0[0].send(&request).await.unwrap();
+                    continue;
+                }
             };
             if is_echo_reply(pkt, local, peer, id) {
                 return pkt.to_vec();
