@@ -544,11 +544,12 @@ impl DetachedQueue {
             return Err(TunError::NoRuntime);
         }
         let (name, index) = (self.name, self.index);
-        AsyncDevice::new(self.dev).map(|dev| TunQueue::new(dev, index)).map_err(|source| TunError::Register {
-            name,
-            index,
-            source,
-        })
+        let register = |source| TunError::Register { name: name.clone(), index, source };
+        // A second descriptor of the same queue (same open file, so also
+        // non-blocking once registered) for reads that skip the reactor.
+        let direct = rustix::io::dup(&self.dev).map_err(|e| register(e.into()))?;
+        let dev = AsyncDevice::new(self.dev).map_err(register)?;
+        Ok(TunQueue::new(dev, direct, index))
     }
 }
 

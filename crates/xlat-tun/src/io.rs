@@ -89,6 +89,11 @@ impl<T: PacketIo> PacketIo for &mut T {
 /// worker its own queue.
 pub struct TunQueue {
     dev: AsyncDevice,
+    /// The same queue, read directly (non-blocking) before waiting on the
+    /// reactor: a busy queue is read without an epoll round trip, and a
+    /// packet that arrived while the worker was writing is picked up at
+    /// once.
+    direct: std::os::fd::OwnedFd,
     index: usize,
     /// Coalescing state for batched writes (pooled, reused).
     gro: GROTable,
@@ -101,8 +106,8 @@ impl std::fmt::Debug for TunQueue {
 }
 
 impl TunQueue {
-    pub(crate) fn new(dev: AsyncDevice, index: usize) -> Self {
-        Self { dev, index, gro: GROTable::new() }
+    pub(crate) fn new(dev: AsyncDevice, direct: std::os::fd::OwnedFd, index: usize) -> Self {
+        Self { dev, direct, index, gro: GROTable::new() }
     }
 
     /// Index of this queue on its interface (0 for the first).
@@ -124,7 +129,10 @@ impl TunQueue {
 
 impl PacketIo for TunQueue {
     async fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.dev.recv(buf).await
+        match self.try_recv(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.dev.recv(buf).await,
+            other => other,
+        }
     }
 
     async fn send(&mut self, pkt: &[u8]) -> io::Result<()> {
@@ -141,7 +149,7 @@ impl PacketIo for TunQueue {
     }
 
     fn try_recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.dev.try_recv(buf)
+        rustix::io::read(&self.direct, buf).map_err(io::Error::from)
     }
 
     async fn send_batch(&mut self, slots: &mut [Slot]) -> io::Result<()> {
