@@ -276,6 +276,62 @@ impl IoStats {
     }
 }
 
+impl IoStats {
+    /// Appends the TUN families (`xlat_tun_*`) in the Prometheus text
+    /// format, the same for every daemon; `offload` says whether the TUN
+    /// runs with offloads.
+    pub fn write_prometheus(&self, offload: bool, out: &mut String) {
+        use std::fmt::Write as _;
+        /// Name, help, type, and (labels, value) rows.
+        type Family<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, u64)]);
+        let families: [Family<'_>; 7] = [
+            (
+                "xlat_tun_packets_total",
+                "Packets read from / written to the TUN.",
+                "counter",
+                &[("{direction=\"rx\"}", self.rx_packets), ("{direction=\"tx\"}", self.tx_packets)],
+            ),
+            (
+                "xlat_tun_bytes_total",
+                "Bytes read from / written to the TUN.",
+                "counter",
+                &[("{direction=\"rx\"}", self.rx_bytes), ("{direction=\"tx\"}", self.tx_bytes)],
+            ),
+            (
+                "xlat_tun_errors_total",
+                "TUN read / write errors.",
+                "counter",
+                &[("{direction=\"rx\"}", self.rx_errors), ("{direction=\"tx\"}", self.tx_errors)],
+            ),
+            (
+                "xlat_tun_gso_total",
+                "GSO super-packets (TUN offloads): read, written whole, cut into segments by the worker.",
+                "counter",
+                &[("{event=\"rx\"}", self.gso_rx), ("{event=\"tx\"}", self.gso_tx), ("{event=\"split\"}", self.gso_split)],
+            ),
+            (
+                "xlat_tun_batches_total",
+                "Batched TUN writes (offloads on): translated packets handed over together, a flow's consecutive ones coalesced.",
+                "counter",
+                &[("", self.tx_batches)],
+            ),
+            (
+                "xlat_tun_offload_errors_total",
+                "Frames dropped for an inconsistent virtio-net header.",
+                "counter",
+                &[("", self.offload_errors)],
+            ),
+            ("xlat_tun_offload", "1 when the TUN runs with offloads (IFF_VNET_HDR, TSO).", "gauge", &[("", u64::from(offload))]),
+        ];
+        for (name, help, kind, rows) in families {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, v) in rows {
+                let _ = writeln!(out, "{name}{labels} {v}");
+            }
+        }
+    }
+}
+
 /// Whether a failed read is worth retrying.
 fn is_transient(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock)

@@ -96,52 +96,6 @@ impl Metrics {
             "counter",
             &[(String::new(), c.hairpinned)],
         );
-        family(
-            "xlat_tun_packets_total",
-            "Packets read from / written to the TUN.",
-            "counter",
-            &[(dir("rx"), io.rx_packets), (dir("tx"), io.tx_packets)],
-        );
-        family(
-            "xlat_tun_bytes_total",
-            "Bytes read from / written to the TUN.",
-            "counter",
-            &[(dir("rx"), io.rx_bytes), (dir("tx"), io.tx_bytes)],
-        );
-        family(
-            "xlat_tun_errors_total",
-            "TUN read / write errors.",
-            "counter",
-            &[(dir("rx"), io.rx_errors), (dir("tx"), io.tx_errors)],
-        );
-        family(
-            "xlat_tun_gso_total",
-            "GSO super-packets (TUN offloads): read, written whole, cut into segments by the worker.",
-            "counter",
-            &[
-                ("{event=\"rx\"}".into(), io.gso_rx),
-                ("{event=\"tx\"}".into(), io.gso_tx),
-                ("{event=\"split\"}".into(), io.gso_split),
-            ],
-        );
-        family(
-            "xlat_tun_batches_total",
-            "Batched TUN writes (offloads on): translated packets handed over together, a flow's consecutive ones coalesced.",
-            "counter",
-            &[(String::new(), io.tx_batches)],
-        );
-        family(
-            "xlat_tun_offload_errors_total",
-            "Frames dropped for an inconsistent virtio-net header.",
-            "counter",
-            &[(String::new(), io.offload_errors)],
-        );
-        family(
-            "xlat_tun_offload",
-            "1 when the TUN runs with offloads (IFF_VNET_HDR, TSO).",
-            "gauge",
-            &[(String::new(), u64::from(self.offload))],
-        );
         let info = match prefix.current {
             Some(p) => vec![(format!("{{prefix=\"{p}\",source=\"{}\"}}", prefix.source), 1)],
             None => vec![("{prefix=\"\",source=\"none\"}".into(), 0)],
@@ -166,6 +120,7 @@ impl Metrics {
             "counter",
             &[(String::new(), self.clat_prefix_changes.load(std::sync::atomic::Ordering::Relaxed))],
         );
+        io.write_prometheus(self.offload, &mut s);
         s
     }
 

@@ -184,54 +184,9 @@ impl Metrics {
             FragmentDrop::ALL.iter().map(|r| (lbl("reason", r.label()), frags.drops(*r).to_string())).collect();
         family("plat_fragment_drops_total", "Fragments refused or lost, by reason.", "counter", &fd);
         family("plat_fragments_held_total", "Fragments held until their first fragment.", "counter", &one(frags.held));
-        family(
-            "xlat_tun_packets_total",
-            "Packets read from / written to the TUN.",
-            "counter",
-            &[(dir("rx"), io.rx_packets.to_string()), (dir("tx"), io.tx_packets.to_string())],
-        );
-        family(
-            "xlat_tun_bytes_total",
-            "Bytes read from / written to the TUN.",
-            "counter",
-            &[(dir("rx"), io.rx_bytes.to_string()), (dir("tx"), io.tx_bytes.to_string())],
-        );
-        family(
-            "xlat_tun_errors_total",
-            "TUN read / write errors.",
-            "counter",
-            &[(dir("rx"), io.rx_errors.to_string()), (dir("tx"), io.tx_errors.to_string())],
-        );
-        family(
-            "xlat_tun_gso_total",
-            "GSO super-packets (TUN offloads): read, written whole, cut into segments by the worker.",
-            "counter",
-            &[
-                ("{event=\"rx\"}".into(), io.gso_rx.to_string()),
-                ("{event=\"tx\"}".into(), io.gso_tx.to_string()),
-                ("{event=\"split\"}".into(), io.gso_split.to_string()),
-            ],
-        );
-        family(
-            "xlat_tun_batches_total",
-            "Batched TUN writes (offloads on): translated packets handed over together, a flow's consecutive ones coalesced.",
-            "counter",
-            &[(String::new(), io.tx_batches.to_string())],
-        );
-        family(
-            "xlat_tun_offload_errors_total",
-            "Frames dropped for an inconsistent virtio-net header.",
-            "counter",
-            &[(String::new(), io.offload_errors.to_string())],
-        );
-        family(
-            "xlat_tun_offload",
-            "1 when the TUN runs with offloads (IFF_VNET_HDR, TSO).",
-            "gauge",
-            &[(String::new(), u64::from(self.offload).to_string())],
-        );
         let reloads = self.reloads.lock().map(|r| *r).unwrap_or(0);
         family("xlat_config_reloads_total", "Successful configuration reloads (SIGHUP).", "counter", &one(reloads));
+        io.write_prometheus(self.offload, &mut s);
         s
     }
 

@@ -536,3 +536,22 @@ async fn a_super_packet_between_plain_packets_keeps_its_place() {
     let (_, _, io) = w.stop().await;
     assert_eq!((io.tx_batches, io.gso_tx), (2, 1));
 }
+
+#[test]
+fn tun_families_render_every_counter() {
+    let io = IoStats { rx_packets: 3, tx_bytes: 7, gso_split: 2, tx_batches: 5, ..IoStats::default() };
+    let mut s = String::new();
+    io.write_prometheus(true, &mut s);
+    for line in [
+        "xlat_tun_packets_total{direction=\"rx\"} 3",
+        "xlat_tun_bytes_total{direction=\"tx\"} 7",
+        "xlat_tun_gso_total{event=\"split\"} 2",
+        "xlat_tun_batches_total 5",
+        "xlat_tun_offload_errors_total 0",
+        "xlat_tun_offload 1",
+        "# TYPE xlat_tun_offload gauge",
+    ] {
+        assert!(s.lines().any(|l| l == line), "missing {line}:\n{s}");
+    }
+    assert_eq!(s.lines().filter(|l| l.starts_with("# HELP")).count(), 7);
+}
